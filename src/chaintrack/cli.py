@@ -1,0 +1,186 @@
+"""The ``chaintrack`` command."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from chaintrack import config
+from chaintrack._version import __version__
+from chaintrack.errors import ChainTrackError
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(start: float | None, end: float | None) -> str:
+    if start is None or end is None:
+        return "-"
+    seconds = max(0.0, end - start)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 48) -> str:
+    """A plain-text table; cells are cut to ``max_width`` and control characters removed."""
+
+    def cell(value: Any) -> str:
+        text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[cell(h) for h in header], *[[cell(v) for v in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from chaintrack.sdk.task import Task
+
+    tasks = Task.get_tasks(
+        project_name=args.project,
+        tags=args.tag or None,
+        status=args.status or None,
+        limit=args.limit,
+    )
+    if not tasks:
+        print(f"No tasks in {config.tracking_uri()} match.")
+        return 0
+    rows = []
+    for task in tasks:
+        r = task.record
+        duration = _duration(r.started, r.completed or r.last_update)
+        rows.append(
+            [
+                r.id,
+                r.project,
+                r.name,
+                r.type,
+                r.status,
+                ",".join(r.tags),
+                _when(r.started),
+                duration,
+            ]
+        )
+    print(format_table(["id", "project", "name", "type", "status", "tags", "started", "duration"],
+                       rows))  # fmt: skip
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from chaintrack.sdk.task import Task
+
+    task = Task.get_task(task_id=args.task)
+    r = task.record
+    print(f"Task {r.id}: {r.name}")
+    for label, value in [
+        ("project", r.project), ("type", r.type), ("status", r.status),
+        ("status reason", r.status_reason), ("tags", ", ".join(r.tags)), ("comment", r.comment),
+        ("user", r.user), ("started", _when(r.started)), ("completed", _when(r.completed)),
+        ("duration", _duration(r.started, r.completed or r.last_update)),
+        ("repository", r.script.get("repository", "")), ("commit", r.script.get("version_num", "")),
+        ("entry point", r.script.get("entry_point", "")),
+    ]:  # fmt: skip
+        if value:
+            print(f"  {label + ':':15} {value}")
+    parameters = task.get_parameters()
+    if parameters:
+        print("\nParameters")
+        print(format_table(["name", "value"], sorted(parameters.items()), max_width=80))
+    metrics = task.get_last_scalar_metrics()
+    if metrics:
+        print("\nScalars (last values)")
+        rows = [[title, series, f"{m['last']:.6g}", f"{m['min']:.6g}", f"{m['max']:.6g}",
+                 int(m["last_iteration"])]
+                for title, by_series in sorted(metrics.items())
+                for series, m in sorted(by_series.items())]  # fmt: skip
+        print(format_table(["title", "series", "last", "min", "max", "iteration"], rows))
+    single = task.get_reported_single_values()
+    if single:
+        print("\nSingle values")
+        print(format_table(["name", "value"], sorted(single.items())))
+    tables = task.get_reported_tables()
+    for title, by_series in sorted(tables.items()):
+        for series, frame in sorted(by_series.items()):
+            print(f"\nTable {title} / {series} ({len(frame)} rows)")
+            print(frame.head(args.rows).to_string(max_colwidth=40))
+    artifacts = task.artifacts
+    if artifacts:
+        print("\nArtifacts")
+        rows = [[a.name, a.type, a.size, a.hash[:12]] for a in artifacts.values()]
+        print(format_table(["name", "type", "bytes", "sha256"], rows))
+    models = task.models["output"]
+    if models:
+        print("\nOutput models")
+        print(
+            format_table(["name", "id", "weights"], [[m.name, m.id, m.url or "-"] for m in models])
+        )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from chaintrack.demo import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chaintrack",
+        description="A local-first experiment manager for LLM applications. Tasks are stored in "
+        "CHAINTRACK_TRACKING_URI (default: the embedded store under CHAINTRACK_HOME, "
+        "~/.chaintrack).",
+    )
+    parser.add_argument("--version", action="version", version=f"chaintrack {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tasks = commands.add_parser("tasks", help="list tasks, newest first",
+                                description="List tasks, newest first.")  # fmt: skip
+    tasks.add_argument("--project", "-p", help="only tasks of this project")
+    tasks.add_argument("--status", "-s", action="append",
+                       help="only tasks with this status (repeatable)")  # fmt: skip
+    tasks.add_argument("--tag", "-t", action="append",
+                       help="only tasks with this tag (repeatable: all must match)")  # fmt: skip
+    tasks.add_argument("--limit", "-n", type=int, default=50,
+                       help="at most this many tasks (default 50)")  # fmt: skip
+    tasks.set_defaults(func=_cmd_tasks)
+
+    show = commands.add_parser(
+        "show", help="show one task", description="Show a task's parameters, last scalar "
+        "values, tables, artifacts and models.")  # fmt: skip
+    show.add_argument("task", help="the task id")
+    show.add_argument("--rows", type=int, default=20, help="table rows to print (default 20)")
+    show.set_defaults(func=_cmd_show)
+
+    demo = commands.add_parser("demo", help="run the offline demo and store its tasks",
+                               description="Run the offline demo and store its tasks.")  # fmt: skip
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.func(args)
+    except ChainTrackError as exc:
+        print(f"chaintrack: error: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

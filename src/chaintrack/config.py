@@ -1,0 +1,172 @@
+"""Every environment variable chaintrack reads, documented in one place.
+
+Settings are read when they are needed (not at import time), so a test or an application can
+change ``os.environ`` before it opens a task. ``docs/configuration.md`` is generated from
+:data:`SETTINGS`; a test fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaintrack.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, its default (as text) and what it does."""
+
+    name: str
+    default: str
+    doc: str
+
+    def raw(self) -> str:
+        value = os.environ.get(self.name, "")
+        return value if value.strip() else self.default
+
+
+HOME = Setting(
+    "CHAINTRACK_HOME",
+    "~/.chaintrack",
+    "Folder of the embedded store: the SQLite database `chaintrack.db` and the `files/` folder "
+    "for artifacts, models and media.",
+)
+TRACKING_URI = Setting(
+    "CHAINTRACK_TRACKING_URI",
+    "",
+    "Where tasks are stored. Empty means the embedded store under CHAINTRACK_HOME. "
+    "`sqlite:///path/to/file.db` picks another SQLite file (its files go in a `files/` folder "
+    "beside it).",
+)
+QUEUE_SIZE = Setting(
+    "CHAINTRACK_QUEUE_SIZE",
+    "100000",
+    "How many events the background writer holds in memory. Past it, events spill to a file "
+    "in the spool folder instead of blocking the application; nothing is dropped.",
+)
+SPOOL_DIR = Setting(
+    "CHAINTRACK_SPOOL_DIR",
+    "",
+    "Folder for events that overflow the in-memory queue. Empty means `spool/` under "
+    "CHAINTRACK_HOME.",
+)
+DRAIN_TIMEOUT = Setting(
+    "CHAINTRACK_DRAIN_TIMEOUT",
+    "30",
+    "Seconds the process waits at exit (normal exit, uncaught exception or SIGTERM) for queued "
+    "events to reach the store. Events not written by then stay in the spool file and are "
+    "written by the next chaintrack process that opens the same store.",
+)
+STRICT = Setting(
+    "CHAINTRACK_STRICT",
+    "0",
+    "`1` makes internal errors in callbacks raise instead of being logged once. For tests; "
+    "never set it in production.",
+)
+AUTO_CONNECT_STREAMS = Setting(
+    "CHAINTRACK_AUTO_CONNECT_STREAMS",
+    "",
+    "`0` or `1` overrides the `auto_connect_streams` argument of `Task.init` (console capture).",
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    HOME,
+    TRACKING_URI,
+    QUEUE_SIZE,
+    SPOOL_DIR,
+    DRAIN_TIMEOUT,
+    STRICT,
+    AUTO_CONNECT_STREAMS,
+)
+
+
+def _as_int(setting: Setting, minimum: int) -> int:
+    raw = setting.raw()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{setting.name}={raw!r} is not a whole number; set it to an integer >= {minimum} "
+            f"or unset it to use the default {setting.default}."
+        ) from None
+    if value < minimum:
+        raise ConfigurationError(f"{setting.name}={value} is too small; it must be >= {minimum}.")
+    return value
+
+
+def _as_float(setting: Setting) -> float:
+    raw = setting.raw()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{setting.name}={raw!r} is not a number of seconds; unset it to use the default "
+            f"{setting.default}."
+        ) from None
+    return max(0.0, value)
+
+
+def _as_bool(setting: Setting) -> bool | None:
+    raw = setting.raw().strip().lower()
+    if raw in ("", "none"):
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{setting.name}={raw!r} is not a boolean; use 1 or 0.")
+
+
+def home() -> Path:
+    return Path(HOME.raw()).expanduser()
+
+
+def tracking_uri() -> str:
+    uri = TRACKING_URI.raw().strip()
+    if uri:
+        return uri
+    return f"sqlite:///{home() / 'chaintrack.db'}"
+
+
+def queue_size() -> int:
+    return _as_int(QUEUE_SIZE, 1)
+
+
+def spool_dir() -> Path:
+    raw = SPOOL_DIR.raw().strip()
+    return Path(raw).expanduser() if raw else home() / "spool"
+
+
+def drain_timeout() -> float:
+    return _as_float(DRAIN_TIMEOUT)
+
+
+def strict() -> bool:
+    return _as_bool(STRICT) is True
+
+
+def auto_connect_streams(default: bool) -> bool:
+    override = _as_bool(AUTO_CONNECT_STREAMS)
+    return default if override is None else override
+
+
+def render_markdown() -> str:
+    """The text of ``docs/configuration.md``."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every environment variable chaintrack reads. Empty or unset means the default.",
+        "This page is generated from `src/chaintrack/config.py`; regenerate it with",
+        "`python -c 'from chaintrack.config import render_markdown as r; print(r(), end=\"\")' "
+        "> docs/configuration.md`.",
+        "",
+        "| variable | default | what it does |",
+        "|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        lines.append(f"| `{s.name}` | {default} | {s.doc} |")
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,1 @@
+"""The task SDK: Task, Logger, OutputModel and what they are made of."""

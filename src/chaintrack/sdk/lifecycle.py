@@ -1,0 +1,114 @@
+"""What happens to open tasks when the process ends.
+
+- normal exit: open tasks are completed and the queue is drained (``atexit``);
+- an uncaught exception: the traceback goes to the console of the current task, which ends
+  ``failed`` (``KeyboardInterrupt``: ``stopped``);
+- SIGTERM: open tasks end ``stopped``, the queue is drained, then the signal's previous
+  behaviour runs (the default one ends the process with the signal's exit status);
+- a forked child (``multiprocessing`` or ``os.fork``) keeps reporting to the parent's tasks and
+  drains its own queue at exit, but never changes their status: the parent owns them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from types import FrameType, TracebackType
+from typing import Any
+
+from chaintrack import config
+from chaintrack.sdk import writer
+
+_installed_pid: int | None = None
+_previous_excepthook: Any = None
+_previous_sigterm: Any = None
+
+
+def _open_tasks() -> list[Any]:
+    from chaintrack.sdk.task import Task
+
+    return [t for t in Task.open_tasks() if t._owner_pid == os.getpid()]
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    try:
+        from chaintrack.sdk.task import Task
+
+        task = Task.current_task()
+        if task is not None and task._owner_pid == os.getpid():
+            text = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip("\n")
+            task.get_logger().report_text(text, level=logging.ERROR, print_console=False)
+            reason = f"{exc_type.__name__}: {exc}"[:1000]
+            if issubclass(exc_type, KeyboardInterrupt):
+                task.mark_stopped(status_message="KeyboardInterrupt")
+            else:
+                task.mark_failed(status_reason=reason)
+    except Exception as error:  # the app's own traceback must still be printed
+        logging.getLogger("chaintrack").warning("chaintrack: could not mark the task: %s", error)
+    hook = _previous_excepthook or sys.__excepthook__
+    hook(exc_type, exc, tb)
+
+
+def _at_exit() -> None:
+    if _installed_pid != os.getpid():
+        writer.drain_all()
+        return
+    for task in _open_tasks():
+        try:
+            task.close()
+        except Exception as error:
+            logging.getLogger("chaintrack").warning("chaintrack: closing %s: %s", task, error)
+    writer.drain_all()
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() == _installed_pid:
+        for task in _open_tasks():
+            try:
+                task.mark_stopped(status_message="SIGTERM")
+            except Exception as error:
+                logging.getLogger("chaintrack").warning("chaintrack: on SIGTERM: %s", error)
+    writer.drain_all(config.drain_timeout())
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+        return
+    if previous == signal.SIG_IGN:
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _drain_in_child() -> None:
+    # multiprocessing's forked children end with os._exit(), which skips atexit; its own
+    # finalizers still run, so the child's queue is drained there.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.Finalize(None, writer.drain_all, exitpriority=100)
+
+
+def install() -> None:
+    """Install the hooks once per process (again in a forked child that starts a task)."""
+    global _installed_pid, _previous_excepthook, _previous_sigterm
+    if _installed_pid == os.getpid():
+        return
+    first = _installed_pid is None
+    _installed_pid = os.getpid()
+    if first:
+        atexit.register(_at_exit)
+        os.register_at_fork(after_in_child=_drain_in_child)
+    if sys.excepthook is not _excepthook:
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread():
+        current = signal.getsignal(signal.SIGTERM)
+        if current is not _on_sigterm and current != signal.SIG_IGN:
+            _previous_sigterm = current
+            signal.signal(signal.SIGTERM, _on_sigterm)

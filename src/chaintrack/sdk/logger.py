@@ -1,0 +1,178 @@
+"""``task.get_logger()``: scalars, text, tables and media, in ClearML's names."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import time
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from chaintrack.errors import InvalidArgumentError, invalid
+from chaintrack.sdk import spool
+from chaintrack.sdk.console import original_stdout
+from chaintrack.sdk.tables import to_table
+from chaintrack.store.blobs import safe_segment
+from chaintrack.store.records import (
+    LOG,
+    MEDIA,
+    SCALAR,
+    SINGLE_VALUE_ITER,
+    SINGLE_VALUE_METRIC,
+    TABLE,
+)
+
+if TYPE_CHECKING:
+    from chaintrack.sdk.task import Task
+
+_time = time.time
+
+
+def _number(argument: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise invalid(argument, value, "a number (int or float)") from None
+    return float(value)
+
+
+class Logger:
+    """Reports of one task. Every method returns at once; the writer thread stores the data."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._task_id = task.id
+        self._writer = task._writer
+
+    def _event(
+        self,
+        kind: str,
+        metric: str | None,
+        variant: str | None,
+        iteration: int | None,
+        value: float | None = None,
+        level: int | None = None,
+        text: str | None = None,
+        data: str | None = None,
+    ) -> None:
+        w = self._writer
+        w.put((
+            spool.EVENT,
+            (self._task_id, w.wid, next(w.seq), kind, _time(), metric, variant, iteration,
+             value, level, text, data),
+        ))  # fmt: skip
+
+    def report_scalar(self, title: str, series: str, value: float, iteration: int) -> None:
+        """One point of a chart: ``title`` is the chart, ``series`` the line in it."""
+        w = self._writer
+        if type(value) is not float:
+            value = _number("value", value)
+        if type(iteration) is not int:
+            iteration = int(_number("iteration", iteration))
+        w.put((
+            spool.EVENT,
+            (self._task_id, w.wid, next(w.seq), SCALAR, _time(), str(title), str(series),
+             iteration, value, None, None, None),
+        ))  # fmt: skip
+
+    def report_single_value(self, name: str, value: float) -> None:
+        """A number that summarizes the task (ClearML's 'Summary' table)."""
+        self._event(SCALAR, SINGLE_VALUE_METRIC, str(name), SINGLE_VALUE_ITER,
+                    _number("value", value))  # fmt: skip
+
+    def report_text(
+        self, msg: Any, level: int = logging.INFO, print_console: bool = True, *_: Any
+    ) -> None:
+        """A line (or several) in the task's console; also printed when ``print_console``."""
+        text = msg if isinstance(msg, str) else str(msg)
+        if type(level) is not int:
+            raise invalid("level", level, "a logging level such as logging.INFO")
+        w = self._writer
+        w.put((
+            spool.EVENT,
+            (self._task_id, w.wid, next(w.seq), LOG, _time(), None, None, None, None, level,
+             text, None),
+        ))  # fmt: skip
+        if print_console:
+            stream = original_stdout()
+            stream.write(text + "\n")
+
+    def report_table(
+        self,
+        title: str,
+        series: str,
+        iteration: int = 0,
+        table_plot: Any = None,
+        csv: str | Path | None = None,
+        url: str | None = None,
+        extra_layout: dict[str, Any] | None = None,
+    ) -> None:
+        """A table: a pandas DataFrame, a list of rows (header first) or a CSV file."""
+        if url is not None and table_plot is None and csv is None:
+            raise InvalidArgumentError(
+                "report_table(url=…) is not supported: chaintrack stores tables, it does not "
+                "fetch them; download the CSV and pass csv=<path>"
+            )
+        table = to_table(table_plot, csv)
+        if extra_layout:
+            table["layout"] = extra_layout
+        self._event(TABLE, str(title), str(series), int(_number("iteration", iteration)),
+                    data=json.dumps(table))  # fmt: skip
+
+    def report_media(
+        self,
+        title: str,
+        series: str,
+        iteration: int = 0,
+        local_path: str | Path | None = None,
+        stream: IO[bytes] | IO[str] | bytes | str | None = None,
+        url: str | None = None,
+        file_extension: str | None = None,
+        max_history: int = -1,
+        delete_after_upload: bool = False,
+    ) -> None:
+        """A debug sample: HTML, an image, text, audio… from a file, a stream or a URL."""
+        given = [x is not None for x in (local_path, stream, url)]
+        if sum(given) != 1:
+            raise InvalidArgumentError(
+                "report_media needs exactly one of local_path=, stream= or url="
+            )
+        iteration = int(_number("iteration", iteration))
+        ext = (file_extension or "").lstrip(".")
+        data: dict[str, Any] = {}
+        if url is not None:
+            data["url"] = str(url)
+            ext = ext or Path(str(url).split("?")[0]).suffix.lstrip(".")
+        else:
+            if local_path is not None:
+                path = Path(local_path).expanduser()
+                if not path.is_file():
+                    raise invalid("local_path", str(local_path), "the path of an existing file")
+                content = path.read_bytes()
+                ext = ext or path.suffix.lstrip(".")
+                filename = path.name
+            else:
+                raw: Any = stream if isinstance(stream, (str, bytes)) else stream.read()  # type: ignore[union-attr]
+                content = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+                filename = f"sample.{ext or 'bin'}"
+            key = (
+                f"{self._task_id}/media/{safe_segment(title)}/{safe_segment(series)}/"
+                f"{iteration:08d}-{next(self._writer.seq)}-{safe_segment(filename)}"
+            )
+            data["uri"] = self._task._blobs.put_bytes(key, content)
+            data["filename"] = filename
+            data["size"] = len(content)
+            if delete_after_upload and local_path is not None:
+                Path(local_path).unlink(missing_ok=True)
+        mime = mimetypes.types_map.get("." + ext.lower(), "application/octet-stream")
+        if ext.lower() in ("htm", "html"):
+            mime = "text/html"
+        data["mime_type"] = mime
+        data["extension"] = ext
+        self._event(MEDIA, str(title), str(series), iteration, data=json.dumps(data))
+
+    def flush(self) -> bool:
+        """Wait until everything reported so far is in the store."""
+        return self._writer.flush()

@@ -1,0 +1,154 @@
+"""Reading a task back: parameters, scalars, tables, console, debug samples."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chaintrack.sdk import params
+from chaintrack.sdk.tables import to_dataframe
+from chaintrack.store.records import (
+    LOG,
+    MEDIA,
+    SCALAR,
+    SINGLE_VALUE_ITER,
+    SINGLE_VALUE_METRIC,
+    TABLE,
+)
+
+if TYPE_CHECKING:
+    from chaintrack.store.base import Store
+
+
+@dataclass(frozen=True)
+class DebugSample:
+    """One reported media file: ``task.get_debug_samples()``."""
+
+    title: str
+    series: str
+    iteration: int
+    mime_type: str
+    local_path: str | None
+    url: str | None
+    timestamp: float
+
+
+class TaskReads:
+    """Read methods shared by live and loaded tasks; subclasses provide ``_read_store``."""
+
+    id: str
+
+    def _read_store(self) -> Store:
+        raise NotImplementedError
+
+    def get_parameters(self, cast: bool = True) -> dict[str, Any]:
+        """Hyperparameters as flat ``"Section/name"`` keys; typed values unless ``cast=False``."""
+        result: dict[str, Any] = {}
+        for p in self._read_store().get_parameters(self.id):
+            key = f"{p.section}/{p.name}"
+            result[key] = params.decode(p.value) if cast else _as_text(params.decode(p.value))
+        return result
+
+    def get_parameters_as_dict(self) -> dict[str, Any]:
+        """Hyperparameters nested by section and by '/' in their names."""
+        return params.unflatten(self.get_parameters())
+
+    def get_user_properties(self) -> dict[str, Any]:
+        return {
+            p.name: params.decode(p.value)
+            for p in self._read_store().get_parameters(self.id)
+            if p.section == "properties"
+        }
+
+    def get_configuration_objects(self) -> dict[str, str]:
+        return {c.name: c.value for c in self._read_store().get_configurations(self.id)}
+
+    def get_configuration_object(self, name: str) -> str | None:
+        return self.get_configuration_objects().get(name)
+
+    def _scalar_events(self) -> list[Any]:
+        return self._read_store().get_events(self.id, SCALAR)
+
+    def get_reported_scalars(self) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """``{title: {series: {"x": [iterations], "y": [values]}}}`` (single values excluded)."""
+        result: dict[str, dict[str, dict[str, list[Any]]]] = defaultdict(dict)
+        for e in self._scalar_events():
+            if e.metric == SINGLE_VALUE_METRIC and e.iter == SINGLE_VALUE_ITER:
+                continue
+            series = result[e.metric or ""].setdefault(e.variant or "", {"x": [], "y": []})
+            series["x"].append(e.iter)
+            series["y"].append(e.value)
+        return dict(result)
+
+    def get_reported_single_values(self) -> dict[str, float]:
+        return {
+            e.variant or "": float(e.value or 0.0)
+            for e in self._read_store().get_events(self.id, SCALAR, metric=SINGLE_VALUE_METRIC)
+            if e.iter == SINGLE_VALUE_ITER
+        }
+
+    def get_last_scalar_metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{title: {series: {"last", "min", "max", "mean", "count"}}}`` like ClearML's."""
+        summary: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+        for title, by_series in self.get_reported_scalars().items():
+            for series, points in by_series.items():
+                ys = [float(y) for y in points["y"]]
+                summary[title][series] = {
+                    "last": ys[-1],
+                    "min": min(ys),
+                    "max": max(ys),
+                    "mean": sum(ys) / len(ys),
+                    "count": float(len(ys)),
+                    "last_iteration": float(points["x"][-1]),
+                }
+        return dict(summary)
+
+    def get_reported_tables(self, iteration: int | None = None) -> dict[str, dict[str, Any]]:
+        """``{title: {series: DataFrame}}``: the last report of each, or of ``iteration``."""
+        result: dict[str, dict[str, Any]] = defaultdict(dict)
+        for e in self._read_store().get_events(self.id, TABLE):
+            if iteration is not None and e.iter != iteration:
+                continue
+            result[e.metric or ""][e.variant or ""] = to_dataframe(e.data)
+        return dict(result)
+
+    def get_reported_console_output(self, number_of_reports: int | None = None) -> list[str]:
+        """Console lines, oldest first (the last ``number_of_reports`` when given)."""
+        lines: list[str] = []
+        for e in self._read_store().get_events(self.id, LOG):
+            lines.extend((e.text or "").split("\n"))
+        return lines[-number_of_reports:] if number_of_reports else lines
+
+    def get_reported_console_events(self) -> list[tuple[float, int, str]]:
+        """(timestamp, logging level, text) of each console report."""
+        return [
+            (e.ts, e.level or 20, e.text or "") for e in self._read_store().get_events(self.id, LOG)
+        ]
+
+    def get_debug_samples(self) -> list[DebugSample]:
+        store = self._read_store()
+        samples = []
+        for e in store.get_events(self.id, MEDIA):
+            data = e.data or {}
+            local = str(store.blobs.local_path(data["uri"])) if data.get("uri") else None
+            samples.append(
+                DebugSample(
+                    title=e.metric or "",
+                    series=e.variant or "",
+                    iteration=e.iter or 0,
+                    mime_type=data.get("mime_type", "application/octet-stream"),
+                    local_path=local,
+                    url=data.get("url"),
+                    timestamp=e.ts,
+                )
+            )
+        return samples
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value)

@@ -1,0 +1,557 @@
+"""``Task``: one run of an application, in ClearML's dialect."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from chaintrack import config
+from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
+from chaintrack.sdk import params, spool
+from chaintrack.sdk.artifacts import Artifact, looks_like_path, store_artifact
+from chaintrack.sdk.console import ConsoleCapture
+from chaintrack.sdk.environment import (
+    capture_packages,
+    capture_runtime,
+    capture_script,
+    current_user,
+)
+from chaintrack.sdk.logger import Logger
+from chaintrack.sdk.models import Model, ModelList
+from chaintrack.sdk.reading import TaskReads
+from chaintrack.sdk.writer import Writer, writer_for
+from chaintrack.store import open_store
+from chaintrack.store.base import Store
+from chaintrack.store.records import (
+    LOG,
+    ConfigurationRecord,
+    ModelRecord,
+    ParameterRecord,
+    TaskQuery,
+    TaskRecord,
+)
+
+log = logging.getLogger("chaintrack")
+
+TASK_TYPES = (
+    "training",
+    "testing",
+    "inference",
+    "data_processing",
+    "application",
+    "monitor",
+    "controller",
+    "optimizer",
+    "service",
+    "qc",
+    "custom",
+)
+STATUSES = (
+    "created",
+    "queued",
+    "in_progress",
+    "stopped",
+    "completed",
+    "failed",
+    "published",
+    "closed",
+)
+#: Task.init arguments of ClearML that chaintrack accepts and ignores (they configure ClearML
+#: features chaintrack does not have, such as framework auto-logging or remote execution).
+IGNORED_INIT_ARGUMENTS = frozenset({
+    "continue_last_task", "output_uri", "auto_connect_arg_parser", "auto_connect_frameworks",
+    "auto_resource_monitoring", "deferred_init", "auto_connect_streams_level",
+})  # fmt: skip
+_INFO_JOIN_TIMEOUT = 10.0
+
+
+class TaskTypes:
+    """ClearML's ``Task.TaskTypes``: ``Task.TaskTypes.inference == "inference"``."""
+
+    training = "training"
+    testing = "testing"
+    inference = "inference"
+    data_processing = "data_processing"
+    application = "application"
+    monitor = "monitor"
+    controller = "controller"
+    optimizer = "optimizer"
+    service = "service"
+    qc = "qc"
+    custom = "custom"
+
+
+def _task_type(value: Any) -> str:
+    name = getattr(value, "value", value)
+    if not isinstance(name, str) or name not in TASK_TYPES:
+        raise invalid("task_type", value, f"one of {', '.join(TASK_TYPES)}")
+    return name
+
+
+def _tags(value: Any, argument: str = "tags") -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and all(isinstance(t, str) for t in value):
+        return list(dict.fromkeys(value))
+    raise invalid(argument, value, "a string or a list of strings")
+
+
+def _default_task_name() -> str:
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return script if script and script != "-c" else "untitled"
+
+
+class Task(TaskReads):
+    """A run: its parameters, what it reported, its artifacts and models, its status."""
+
+    TaskTypes = TaskTypes
+    _current: ClassVar[Task | None] = None
+    _open_tasks: ClassVar[list[Task]] = []
+    _class_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, store: Store, record: TaskRecord, *, live: bool = False) -> None:
+        self._store = store
+        self._blobs = store.blobs
+        self._record = record
+        self._writer: Writer = writer_for(store)
+        self._live = live
+        self._closed = not live
+        self._lock = threading.Lock()
+        self._logger: Logger | None = None
+        self._console: ConsoleCapture | None = None
+        self._info_thread: threading.Thread | None = None
+        self._owner_pid = os.getpid()
+
+    # -- creating ------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        project_name: str | None = None,
+        task_name: str | None = None,
+        task_type: str = "training",
+        tags: Sequence[str] | str | None = None,
+        reuse_last_task_id: bool | str = False,
+        auto_connect_streams: bool = True,
+        **clearml_arguments: Any,
+    ) -> Task:
+        """Start a task and make it the process's current task (ClearML's ``Task.init``).
+
+        When a task started by ``Task.init`` is still open in this process, it is returned
+        instead, as ClearML does.
+        """
+        unknown = set(clearml_arguments) - IGNORED_INIT_ARGUMENTS
+        if unknown:
+            raise InvalidArgumentError(
+                f"Task.init got unknown argument(s) {', '.join(sorted(unknown))}; it takes "
+                "project_name, task_name, task_type, tags, reuse_last_task_id, "
+                "auto_connect_streams (and ignores ClearML's "
+                f"{', '.join(sorted(IGNORED_INIT_ARGUMENTS))})"
+            )
+        current = cls._current
+        if current is not None and not current._closed and current._owner_pid == os.getpid():
+            if (project_name, task_name) not in ((None, None), (current.get_project_name(),
+                                                                current.name)):  # fmt: skip
+                log.warning(
+                    "chaintrack: Task.init called while task %r (%s) is open; returning it. "
+                    "Call task.close() first to start another task.",
+                    current.name,
+                    current.id,
+                )
+            return current
+        task = cls._start(
+            project_name, task_name, task_type, tags, reuse_last_task_id=reuse_last_task_id
+        )
+        cls._current = task
+        if config.auto_connect_streams(auto_connect_streams):
+            task._console = ConsoleCapture(task._console_line)
+            task._console.install()
+        from chaintrack.sdk import lifecycle
+
+        lifecycle.install()
+        return task
+
+    @classmethod
+    def _start(
+        cls,
+        project_name: str | None,
+        task_name: str | None,
+        task_type: Any = "training",
+        tags: Sequence[str] | str | None = None,
+        *,
+        reuse_last_task_id: bool | str = False,
+        store: Store | None = None,
+    ) -> Task:
+        """Create a live task without making it current (the LangChain handler uses this)."""
+        kind = _task_type(task_type)
+        tag_list = _tags(tags)
+        project = str(project_name) if project_name else "default"
+        name = str(task_name) if task_name else _default_task_name()
+        if project.startswith("/") or project.endswith("/") or "//" in project:
+            raise invalid("project_name", project_name, "names separated by single '/'")
+        store = store or open_store()
+        now = time.time()
+        record = TaskRecord(
+            id=uuid.uuid4().hex,
+            project=project,
+            name=name,
+            type=kind,
+            status="in_progress",
+            created=now,
+            last_update=now,
+            started=now,
+            tags=tag_list,
+            user=current_user(),
+        )
+        previous = cls._reusable(store, project, name, reuse_last_task_id)
+        task = cls(store, record, live=True)
+        if previous is not None:
+            store.reset_task(previous.id)
+            record.id, record.created = previous.id, previous.created
+            fields = record.to_row()
+            del fields["id"]
+            task._writer.put((spool.TASK_UPDATE, record.id, fields))
+        else:
+            task._writer.put((spool.NEW_TASK, record))
+        task._info_thread = threading.Thread(
+            target=task._capture_info, name="chaintrack-task-info", daemon=True
+        )
+        task._info_thread.start()
+        with cls._class_lock:
+            cls._open_tasks.append(task)
+        return task
+
+    @staticmethod
+    def _reusable(store: Store, project: str, name: str, reuse: bool | str) -> TaskRecord | None:
+        if isinstance(reuse, str):
+            return store.get_task(reuse)
+        if not reuse:
+            return None
+        found = store.find_tasks(TaskQuery(project=project, name=name, limit=1))
+        if found and found[0].status not in ("published", "in_progress"):
+            return found[0]
+        return None
+
+    def _capture_info(self) -> None:
+        try:
+            script, packages, runtime = capture_script(), capture_packages(), capture_runtime()
+            self._record.script, self._record.packages = script, packages
+            self._record.runtime = runtime
+            self._writer.put((
+                spool.TASK_UPDATE,
+                self.id,
+                {"script": json.dumps(script), "packages": json.dumps(packages),
+                 "runtime": json.dumps(runtime)},
+            ))  # fmt: skip
+        except Exception as exc:  # never let environment capture break a run
+            log.warning("chaintrack: could not record the script and environment: %s", exc)
+
+    def _console_line(self, line: str, level: int) -> None:
+        self.get_logger()._event(LOG, None, None, None, level=level, text=line)
+
+    # -- identity ------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def task_type(self) -> str:
+        return self._record.type
+
+    @property
+    def comment(self) -> str:
+        return self._record.comment
+
+    @property
+    def record(self) -> TaskRecord:
+        """The task's fields as stored (a copy is not made: do not modify it)."""
+        return self._record
+
+    def get_project_name(self) -> str:
+        return self._record.project
+
+    def get_status(self) -> str:
+        if not self._live:
+            self._record = self._read_store().get_task(self.id)
+        return self._record.status
+
+    def get_tags(self) -> list[str]:
+        return list(self._record.tags)
+
+    def __repr__(self) -> str:
+        return (
+            f"Task(id={self.id!r}, project={self.get_project_name()!r}, name={self.name!r}, "
+            f"status={self._record.status!r})"
+        )
+
+    # -- editing -------------------------------------------------------------------------
+
+    def _update(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            setattr(self._record, key, value)
+        row = {k: json.dumps(v) if k in TaskRecord.JSON_FIELDS else v for k, v in fields.items()}
+        row["last_update"] = time.time()
+        self._writer.put((spool.TASK_UPDATE, self.id, row))
+
+    def add_tags(self, tags: Sequence[str] | str) -> None:
+        self._update(tags=list(dict.fromkeys([*self._record.tags, *_tags(tags)])))
+
+    def set_tags(self, tags: Sequence[str] | str) -> None:
+        self._update(tags=_tags(tags))
+
+    def set_comment(self, comment: str) -> None:
+        self._update(comment=str(comment))
+
+    def set_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise invalid("name", name, "a non-empty string")
+        self._update(name=name)
+
+    def set_system_tags(self, tags: Sequence[str]) -> None:
+        self._update(system_tags=_tags(tags))
+
+    def connect(self, mutable: Any, name: str | None = None) -> Any:
+        """Record hyperparameters (a dict or an object's attributes) under section ``name``."""
+        section = name or "General"
+        if isinstance(mutable, Mapping):
+            values = dict(mutable)
+        elif isinstance(mutable, (str, bytes, int, float, list, tuple)) or mutable is None:
+            raise invalid(
+                "mutable", mutable, "a dict, or an object whose attributes are the parameters"
+            )
+        else:
+            values = params.object_attributes(mutable)
+        for key, value in params.flatten({str(k): v for k, v in values.items()}).items():
+            text, type_name = params.encode(value, f"{section}/{key}")
+            self._writer.put(
+                (spool.PARAMETER, ParameterRecord(self.id, section, key, text, type_name))
+            )
+        return mutable
+
+    def set_parameters(self, values: Mapping[str, Any]) -> None:
+        """Set flat ``"Section/name"`` parameters (no section means ``General``)."""
+        for key, value in values.items():
+            section, _, name = str(key).partition("/")
+            if not name:
+                section, name = "General", section
+            text, type_name = params.encode(value, key)
+            self._writer.put(
+                (spool.PARAMETER, ParameterRecord(self.id, section, name, text, type_name))
+            )
+
+    def set_user_properties(self, *iterables: Any, **properties: Any) -> None:
+        """User properties: ``name=value`` or ``name={"value": v, "description": d}`` pairs."""
+        entries: list[tuple[str, Any, str]] = []
+        for item in iterables:
+            if isinstance(item, Mapping) and "name" in item:
+                entries.append(
+                    (str(item["name"]), item.get("value"), str(item.get("description", "")))
+                )
+            elif isinstance(item, Mapping):
+                entries.extend((str(k), v, "") for k, v in item.items())
+            elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+                entries.append((str(item[0]), item[1], str(item[2]) if len(item) == 3 else ""))
+            else:
+                raise invalid(
+                    "set_user_properties", item,
+                    "dicts with name/value keys, (name, value) pairs, or name=value keywords",
+                )  # fmt: skip
+        for key, value in properties.items():
+            if isinstance(value, Mapping) and "value" in value:
+                entries.append((key, value["value"], str(value.get("description", ""))))
+            else:
+                entries.append((key, value, ""))
+        for key, value, description in entries:
+            text, type_name = params.encode(value, f"properties/{key}")
+            record = ParameterRecord(self.id, "properties", key, text, type_name, description)
+            self._writer.put((spool.PARAMETER, record))
+
+    def connect_configuration(
+        self, configuration: Any, name: str | None = None, description: str | None = None
+    ) -> Any:
+        """Store a configuration object: a dict (as JSON), a file's text, or text."""
+        if isinstance(configuration, Mapping):
+            try:
+                value = json.dumps(configuration, indent=2, default=str)
+            except (TypeError, ValueError) as exc:
+                raise invalid(
+                    "configuration", configuration, f"JSON-serializable ({exc})"
+                ) from None
+            kind = "dictionary"
+        elif isinstance(configuration, (str, Path)):
+            path = Path(configuration).expanduser()
+            if path.is_file():
+                value = path.read_text(encoding="utf-8", errors="replace")
+                kind = path.suffix.lstrip(".").lower() or "text"
+            elif isinstance(configuration, Path) or looks_like_path(str(configuration)):
+                raise invalid(
+                    "configuration", str(configuration), "an existing file, a dict or text"
+                )
+            else:
+                value, kind = str(configuration), "text"
+        else:
+            raise invalid("configuration", configuration, "a dict, a file path or text")
+        record = ConfigurationRecord(self.id, name or "General", kind, value, description or "")
+        self._writer.put((spool.CONFIGURATION, record))
+        return configuration
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def get_logger(self) -> Logger:
+        if self._logger is None:
+            self._logger = Logger(self)
+        return self._logger
+
+    def upload_artifact(
+        self,
+        name: str,
+        artifact_object: Any,
+        metadata: Mapping[str, Any] | None = None,
+        wait_on_upload: bool = False,
+        **_: Any,
+    ) -> bool:
+        """Store an object or a file with the task; see ``task.artifacts[name]``."""
+        record = store_artifact(
+            self._blobs, self.id, name, artifact_object, dict(metadata) if metadata else None
+        )
+        self._writer.put((spool.ARTIFACT, record))
+        if wait_on_upload:
+            self._writer.flush()
+        return True
+
+    def _put_model(self, record: ModelRecord) -> None:
+        self._writer.put((spool.MODEL, record))
+
+    @property
+    def artifacts(self) -> dict[str, Artifact]:
+        store = self._read_store()
+        return {a.name: Artifact(a, store.blobs) for a in store.get_artifacts(self.id)}
+
+    @property
+    def models(self) -> dict[str, ModelList]:
+        store = self._read_store()
+        found: dict[str, ModelList] = {"input": ModelList(), "output": ModelList()}
+        for record in store.get_models(self.id):
+            found.setdefault(record.mode, ModelList()).append(Model(record, store.blobs))
+        return found
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def flush(self, wait_for_uploads: bool = False) -> bool:
+        """Hand everything reported so far to the store (and wait for it when asked)."""
+        if wait_for_uploads:
+            return self._writer.flush(config.drain_timeout())
+        return True
+
+    def close(self) -> None:
+        """Mark the task completed (unless already failed or stopped) and flush. Idempotent."""
+        self._finish("completed")
+
+    def mark_completed(self, status_message: str | None = None, **_: Any) -> None:
+        self._finish("completed", status_message or "", force=True)
+
+    def mark_failed(self, status_reason: str | None = None, status_message: str | None = None,
+                    **_: Any) -> None:  # fmt: skip
+        self._finish("failed", status_reason or status_message or "", force=True)
+
+    def mark_stopped(self, status_message: str | None = None, **_: Any) -> None:
+        self._finish("stopped", status_message or "", force=True)
+
+    def _finish(self, status: str, reason: str = "", force: bool = False) -> None:
+        with self._lock:
+            if self._closed and not force:
+                return
+            was_live = not self._closed
+            self._closed = True
+        if self._console is not None:
+            self._console.uninstall()
+        if was_live and self._info_thread is not None and self._owner_pid == os.getpid():
+            self._info_thread.join(_INFO_JOIN_TIMEOUT)
+        now = time.time()
+        self._update(status=status, status_reason=reason, completed=now)
+        with Task._class_lock:
+            if self in Task._open_tasks:
+                Task._open_tasks.remove(self)
+            if Task._current is self:
+                Task._current = None
+        self._writer.flush(config.drain_timeout())
+
+    @classmethod
+    def current_task(cls) -> Task | None:
+        """The task started by ``Task.init`` in this process, while it is open."""
+        current = cls._current
+        return current if current is not None and not current._closed else None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _read_store(self) -> Store:
+        self._writer.flush(config.drain_timeout())
+        return self._store
+
+    @classmethod
+    def get_task(
+        cls,
+        task_id: str | None = None,
+        project_name: str | None = None,
+        task_name: str | None = None,
+    ) -> Task:
+        """A task by id, or the newest with this project and name."""
+        store = open_store()
+        for writer in (writer_for(store),):
+            writer.flush(config.drain_timeout())
+        if task_id is not None:
+            return cls(store, store.get_task(task_id))
+        if project_name is None and task_name is None:
+            raise InvalidArgumentError("Task.get_task needs task_id= or project_name=/task_name=")
+        found = store.find_tasks(TaskQuery(project=project_name, name=task_name, limit=1))
+        if not found:
+            raise TaskNotFoundError(
+                f"no task with project_name={project_name!r} and task_name={task_name!r} in "
+                f"{store.uri}"
+            )
+        return cls(store, found[0])
+
+    @classmethod
+    def get_tasks(
+        cls,
+        project_name: str | None = None,
+        task_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        status: Sequence[str] | str | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Tasks matching every filter given, newest first."""
+        statuses = _tags(status, "status")
+        for s in statuses:
+            if s not in STATUSES:
+                raise invalid("status", s, f"one of {', '.join(STATUSES)}")
+        store = open_store()
+        writer_for(store).flush(config.drain_timeout())
+        query = TaskQuery(
+            project=project_name,
+            name=task_name,
+            tags=tuple(_tags(tags)),
+            status=tuple(statuses),
+            limit=limit,
+        )
+        return [cls(store, record) for record in store.find_tasks(query)]
+
+    @classmethod
+    def open_tasks(cls) -> list[Task]:
+        with cls._class_lock:
+            return list(cls._open_tasks)

@@ -1,0 +1,58 @@
+"""Stores: where tasks live. ``open_store(uri)`` picks the backend by the URI's scheme."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from chaintrack import config
+from chaintrack.errors import ConfigurationError
+from chaintrack.store.base import BlobStore, Store
+from chaintrack.store.records import TaskQuery, TaskRecord, WriteBatch
+
+__all__ = ["BlobStore", "Store", "TaskQuery", "TaskRecord", "WriteBatch", "open_store"]
+
+_lock = threading.Lock()
+_open: dict[str, Store] = {}
+
+
+def _create(uri: str) -> Store:
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme.startswith(("sqlite", "postgresql")):
+        from chaintrack.store.sql import SqlStore
+
+        return SqlStore(uri)
+    raise ConfigurationError(
+        f"tracking URI {uri!r} has an unknown scheme {scheme!r}; use sqlite:///path/to/file.db "
+        "or leave CHAINTRACK_TRACKING_URI unset for the embedded store under CHAINTRACK_HOME."
+    )
+
+
+def open_store(uri: str | None = None) -> Store:
+    """The process's store for ``uri`` (default: ``config.tracking_uri()``), opened once."""
+    uri = uri or config.tracking_uri()
+    with _lock:
+        store = _open.get(uri)
+        if store is None:
+            store = _open[uri] = _create(uri)
+        return store
+
+
+def close_all() -> None:
+    """Close every store this process opened (tests use it between cases)."""
+    with _lock:
+        for store in _open.values():
+            store.close()
+        _open.clear()
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    for store in _open.values():
+        hook = getattr(store, "after_fork", None)
+        if hook is not None:
+            hook()
+
+
+os.register_at_fork(after_in_child=_after_fork)

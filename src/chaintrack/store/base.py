@@ -1,0 +1,82 @@
+"""The one interface every store implements; the backend is picked by URI (see ``open_store``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from chaintrack.store.records import (
+    ArtifactRecord,
+    ConfigurationRecord,
+    Event,
+    ModelRecord,
+    ParameterRecord,
+    TaskQuery,
+    TaskRecord,
+    WriteBatch,
+)
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Where artifact, model and media files live. Keys are relative, '/'-separated paths."""
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Store ``data`` under ``key``; return the blob's URI."""
+        ...
+
+    def put_file(self, key: str, path: Path) -> str:
+        """Copy the file at ``path`` under ``key``; return the blob's URI."""
+        ...
+
+    def local_path(self, uri: str) -> Path:
+        """A local file holding the blob at ``uri`` (downloaded first when remote)."""
+        ...
+
+    def open(self, uri: str) -> BinaryIO:
+        """The blob's bytes as a readable binary stream."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Tasks and everything they report. Writes are idempotent (see :class:`WriteBatch`)."""
+
+    uri: str
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    def write(self, batch: WriteBatch) -> None:
+        """Apply ``batch`` in one transaction."""
+        ...
+
+    def reset_task(self, task_id: str) -> None:
+        """Delete what ``task_id`` reported, keeping the task (``reuse_last_task_id``)."""
+        ...
+
+    def get_task(self, task_id: str) -> TaskRecord:
+        """The task with this id; raises :class:`~chaintrack.errors.TaskNotFoundError`."""
+        ...
+
+    def find_tasks(self, query: TaskQuery) -> list[TaskRecord]:
+        """Tasks matching ``query``, newest first."""
+        ...
+
+    def get_parameters(self, task_id: str) -> list[ParameterRecord]: ...
+
+    def get_configurations(self, task_id: str) -> list[ConfigurationRecord]: ...
+
+    def get_events(
+        self, task_id: str, kind: str, metric: str | None = None, variant: str | None = None
+    ) -> list[Event]:
+        """Events of one kind, in the order they were reported."""
+        ...
+
+    def get_artifacts(self, task_id: str) -> list[ArtifactRecord]: ...
+
+    def get_models(self, task_id: str) -> list[ModelRecord]: ...
+
+    def close(self) -> None:
+        """Release connections. The store may not be used afterwards."""
+        ...

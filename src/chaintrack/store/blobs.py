@@ -1,0 +1,81 @@
+"""Blob stores: a local folder (the embedded default). Keys can never leave the folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from chaintrack.errors import InvalidArgumentError, StoreError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ +=@,-]+")
+
+
+def safe_segment(name: str) -> str:
+    """A file-name-safe version of ``name`` ('.' and '..' and separators never survive)."""
+    cleaned = _UNSAFE.sub("_", name).strip(" .")
+    return cleaned[:200] or "_"
+
+
+class LocalBlobStore:
+    """Files under one root folder; URIs are ``file://`` URLs of absolute paths."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().resolve()
+
+    def _path_for(self, key: str) -> Path:
+        parts = [p for p in key.replace("\\", "/").split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts):
+            raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
+        path = self.root.joinpath(*parts).resolve()
+        if not path.is_relative_to(self.root):
+            raise InvalidArgumentError(f"blob key {key!r} leaves the store's folder")
+        return path
+
+    def _uri(self, path: Path) -> str:
+        return path.as_uri()
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        path = self._path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write to a temporary file and rename, so a reader never sees half a blob.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self._uri(path)
+
+    def put_file(self, key: str, path: Path) -> str:
+        target = self._path_for(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self._uri(target)
+
+    def local_path(self, uri: str) -> Path:
+        if not uri.startswith("file://"):
+            raise StoreError(f"blob URI {uri!r} is not a file:// URI of this store")
+        from urllib.parse import unquote, urlparse
+
+        path = Path(unquote(urlparse(uri).path)).resolve()
+        if not path.is_relative_to(self.root):
+            raise StoreError(f"blob URI {uri!r} points outside the store's folder {self.root}")
+        if not path.exists():
+            raise StoreError(f"blob {uri!r} is missing from the store's folder")
+        return path
+
+    def open(self, uri: str) -> BinaryIO:
+        return self.local_path(uri).open("rb")

@@ -1,0 +1,140 @@
+"""The store's tables, in SQLAlchemy Core: one schema for SQLite and PostgreSQL.
+
+Times are UTC seconds since the epoch (floats): they sort, compare and round-trip the same way
+on every backend. Structured values (tags, script info, event payloads) are JSON text that
+chaintrack serializes itself, so the bytes stored do not depend on the driver.
+
+Every change to these tables needs an Alembic revision in ``migrations/versions`` and a new
+``HEAD_REVISION``; ``tests/store/test_migrations.py`` fails when they drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+#: The Alembic revision this chaintrack writes. A store at another revision that this code does
+#: not know was written by a newer chaintrack.
+HEAD_REVISION = "0001"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
+
+metadata = MetaData()
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(512), nullable=False, index=True),
+    Column("name", String(512), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("system_tags", Text, nullable=False, default="[]"),
+    Column("comment", Text, nullable=False, default=""),
+    Column("parent", String(32), nullable=True),
+    Column("user", String(256), nullable=False, default=""),
+    Column("created", Float, nullable=False, index=True),
+    Column("started", Float, nullable=True),
+    Column("completed", Float, nullable=True),
+    Column("last_update", Float, nullable=False),
+    Column("script", Text, nullable=False, default="{}"),
+    Column("runtime", Text, nullable=False, default="{}"),
+    Column("packages", Text, nullable=False, default="[]"),
+)
+
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("section", String(256), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+)
+
+configurations = Table(
+    "configurations",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("value", Text, nullable=False),
+)
+
+#: Everything a task reports over time: scalars, console lines, tables, media, spans.
+#: (task_id, writer, seq) is the event's identity: ``writer`` is a random id of the process (or
+#: fork) that wrote it and ``seq`` its counter there, so replaying a batch stores it once.
+events = Table(
+    "events",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("writer", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("metric", String(512), nullable=True),
+    Column("variant", String(512), nullable=True),
+    Column("iter", BigInteger, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("level", Integer, nullable=True),
+    Column("text", Text, nullable=True),
+    Column("data", Text, nullable=True),
+    Index("ix_events_task_kind", "task_id", "kind", "metric", "variant"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("mode", String(16), nullable=False, default="output"),
+    Column("uri", Text, nullable=False),
+    Column("content_size", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("preview", Text, nullable=False, default=""),
+    Column("meta", Text, nullable=False, default="{}"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("task_id", String(32), nullable=False, index=True),
+    Column("mode", String(16), nullable=False, default="output"),
+    Column("name", String(512), nullable=False),
+    Column("framework", String(128), nullable=False, default=""),
+    Column("config_text", Text, nullable=False, default=""),
+    Column("uri", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("created", Float, nullable=False),
+)
+
+#: Column order of an event tuple as the writer passes it to :meth:`Store.write`.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "task_id",
+    "writer",
+    "seq",
+    "kind",
+    "ts",
+    "metric",
+    "variant",
+    "iter",
+    "value",
+    "level",
+    "text",
+    "data",
+)

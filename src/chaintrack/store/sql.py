@@ -1,0 +1,288 @@
+"""The SQL store: SQLite (embedded default) on SQLAlchemy Core; PostgreSQL shares the schema."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from chaintrack.errors import StoreError, TaskNotFoundError
+from chaintrack.store import migrate
+from chaintrack.store.blobs import LocalBlobStore
+from chaintrack.store.records import (
+    ArtifactRecord,
+    ConfigurationRecord,
+    Event,
+    ModelRecord,
+    ParameterRecord,
+    TaskQuery,
+    TaskRecord,
+    WriteBatch,
+)
+from chaintrack.store.schema import (
+    EVENT_COLUMNS,
+    artifacts,
+    configurations,
+    events,
+    models,
+    parameters,
+    tasks,
+)
+
+#: How long a writer waits for another process's write transaction before retrying.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+_LOCK_RETRIES = 20
+
+_EVENT_INSERT_SQLITE = (  # built from constant column names only
+    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the UI, other processes) read while one process writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL is durable across application crashes; only an OS crash or power loss
+    # can lose the last transactions. FULL would fsync every commit and halve write throughput.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # Wait for another process's write lock instead of failing with "database is locked".
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Keep temporary b-trees of sorts and indexes in memory.
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+    # Let chaintrack open transactions itself (see _begin_immediate), instead of pysqlite's
+    # implicit deferred BEGIN.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # Take the write lock when the transaction starts: a deferred transaction that later needs
+    # to write can fail at once with SQLITE_BUSY, without waiting for busy_timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return "locked" in message or "busy" in message
+
+
+class SqlStore:
+    """A store in a SQL database; blobs in a local folder."""
+
+    def __init__(self, uri: str, blob_root: Path | None = None) -> None:
+        self.uri = uri
+        url = make_url(uri)
+        self.dialect = url.get_backend_name()
+        if self.dialect == "sqlite":
+            database = url.database or ""
+            if not database or database == ":memory:":
+                raise StoreError(
+                    f"{uri!r}: the embedded store needs a file path, e.g. sqlite:///tasks.db"
+                )
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path: Path | None = path
+            self._write_engine = self._sqlite_engine(path, _begin_immediate)
+            self._read_engine = self._sqlite_engine(path, _begin_deferred)
+            default_blobs = path.parent / "files"
+        else:
+            self.path = None
+            engine = create_engine(uri, pool_pre_ping=True)
+            self._write_engine = self._read_engine = engine
+            default_blobs = Path.home() / ".chaintrack" / "files"
+        self.blobs = LocalBlobStore(blob_root or default_blobs)
+        with self._schema_lock():
+            migrate.ensure_schema(self._write_engine)
+
+    @staticmethod
+    def _sqlite_engine(path: Path, begin: Any) -> Engine:
+        engine = create_engine(f"sqlite:///{path}")
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", begin)
+        return engine
+
+    @contextlib.contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Serialize schema creation between processes that open a new store at once."""
+        if self.path is None:
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: rely on SQLite's own locking
+            yield
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from the parent process (they must not be shared)."""
+        self._write_engine.dispose(close=False)
+        self._read_engine.dispose(close=False)
+
+    def close(self) -> None:
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> None:
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._write_engine.begin() as conn:
+                    self._apply(conn, batch)
+                return
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+
+    def _insert(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _upsert(self, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> Any:
+        stmt = self._insert(table)
+        updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+
+    def _apply(self, conn: Connection, batch: WriteBatch) -> None:
+        if batch.new_tasks:
+            rows = [t.to_row() for t in batch.new_tasks]
+            conn.execute(self._insert(tasks).on_conflict_do_nothing(), rows)
+        for task_id, fields in batch.task_updates:
+            conn.execute(update(tasks).where(tasks.c.id == task_id).values(**fields))
+        if batch.parameters:
+            rows = [p.__dict__ for p in batch.parameters]
+            conn.execute(self._upsert(parameters, rows, ["task_id", "section", "name"]), rows)
+        if batch.configurations:
+            rows = [c.__dict__ for c in batch.configurations]
+            conn.execute(self._upsert(configurations, rows, ["task_id", "name"]), rows)
+        if batch.events:
+            if self.dialect == "sqlite":
+                # The hot path: the driver's executemany on plain tuples.
+                conn.exec_driver_sql(_EVENT_INSERT_SQLITE, batch.events)
+            else:
+                rows = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in batch.events]
+                conn.execute(self._insert(events).on_conflict_do_nothing(), rows)
+        if batch.artifacts:
+            rows = [a.__dict__ for a in batch.artifacts]
+            conn.execute(self._upsert(artifacts, rows, ["task_id", "name"]), rows)
+        if batch.models:
+            rows = [m.__dict__ for m in batch.models]
+            conn.execute(self._upsert(models, rows, ["id"]), rows)
+
+    def reset_task(self, task_id: str) -> None:
+        with self._write_engine.begin() as conn:
+            for table in (parameters, configurations, events, artifacts):
+                conn.execute(delete(table).where(table.c.task_id == task_id))
+            conn.execute(delete(models).where(models.c.task_id == task_id))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> TaskRecord:
+        with self._read_engine.connect() as conn:
+            row = conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+        if row is None:
+            raise TaskNotFoundError(f"no task with id {task_id!r} in {self.display_uri}")
+        return TaskRecord.from_row(dict(row))
+
+    @property
+    def display_uri(self) -> str:
+        return make_url(self.uri).render_as_string(hide_password=True)
+
+    def find_tasks(self, query: TaskQuery) -> list[TaskRecord]:
+        stmt = select(tasks)
+        if query.project is not None:
+            if query.include_subprojects:
+                stmt = stmt.where(
+                    or_(
+                        tasks.c.project == query.project,
+                        tasks.c.project.startswith(query.project + "/", autoescape=True),
+                    )
+                )
+            else:
+                stmt = stmt.where(tasks.c.project == query.project)
+        if query.name is not None:
+            stmt = stmt.where(tasks.c.name == query.name)
+        if query.status:
+            stmt = stmt.where(tasks.c.status.in_(query.status))
+        stmt = stmt.order_by(tasks.c.created.desc(), tasks.c.id.desc())
+        with self._read_engine.connect() as conn:
+            found = [TaskRecord.from_row(dict(r)) for r in conn.execute(stmt).mappings()]
+        if query.tags:
+            wanted = set(query.tags)
+            found = [t for t in found if wanted.issubset(t.tags)]
+        if query.limit is not None:
+            found = found[: query.limit]
+        return found
+
+    def get_parameters(self, task_id: str) -> list[ParameterRecord]:
+        stmt = select(parameters).where(parameters.c.task_id == task_id)
+        with self._read_engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(parameters.c.section, parameters.c.name)).mappings()
+            return [ParameterRecord(**dict(r)) for r in rows]
+
+    def get_configurations(self, task_id: str) -> list[ConfigurationRecord]:
+        stmt = select(configurations).where(configurations.c.task_id == task_id)
+        with self._read_engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(configurations.c.name)).mappings()
+            return [ConfigurationRecord(**dict(r)) for r in rows]
+
+    def get_events(
+        self, task_id: str, kind: str, metric: str | None = None, variant: str | None = None
+    ) -> list[Event]:
+        conditions = [events.c.task_id == task_id, events.c.kind == kind]
+        if metric is not None:
+            conditions.append(events.c.metric == metric)
+        if variant is not None:
+            conditions.append(events.c.variant == variant)
+        stmt = (
+            select(
+                events.c.kind,
+                events.c.ts,
+                events.c.metric,
+                events.c.variant,
+                events.c.iter,
+                events.c.value,
+                events.c.level,
+                events.c.text,
+                events.c.data,
+            )
+            .where(and_(*conditions))
+            .order_by(events.c.ts, events.c.writer, events.c.seq)
+        )
+        with self._read_engine.connect() as conn:
+            return [
+                Event(*row[:8], json.loads(row[8]) if row[8] is not None else None)
+                for row in conn.execute(stmt)
+            ]
+
+    def get_artifacts(self, task_id: str) -> list[ArtifactRecord]:
+        stmt = select(artifacts).where(artifacts.c.task_id == task_id).order_by(artifacts.c.name)
+        with self._read_engine.connect() as conn:
+            return [ArtifactRecord(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def get_models(self, task_id: str) -> list[ModelRecord]:
+        stmt = select(models).where(models.c.task_id == task_id).order_by(models.c.created)
+        with self._read_engine.connect() as conn:
+            return [ModelRecord(**dict(r)) for r in conn.execute(stmt).mappings()]
