@@ -30,6 +30,21 @@ def _duration(start: float | None, end: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _count(minimum: int) -> Any:
+    """An argparse type: a whole number >= ``minimum`` (a usage error otherwise, exit code 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small; it must be >= {minimum}")
+        return value
+
+    return parse
+
+
 def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 48) -> str:
     """A plain-text table; cells are cut to ``max_width`` and control characters removed."""
 
@@ -151,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only tasks with this status (repeatable)")  # fmt: skip
     tasks.add_argument("--tag", "-t", action="append",
                        help="only tasks with this tag (repeatable: all must match)")  # fmt: skip
-    tasks.add_argument("--limit", "-n", type=int, default=50,
+    tasks.add_argument("--limit", "-n", type=_count(1), default=50,
                        help="at most this many tasks (default 50)")  # fmt: skip
     tasks.set_defaults(func=_cmd_tasks)
 
@@ -159,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="show one task", description="Show a task's parameters, last scalar "
         "values, tables, artifacts and models.")  # fmt: skip
     show.add_argument("task", help="the task id")
-    show.add_argument("--rows", type=int, default=20, help="table rows to print (default 20)")
+    show.add_argument("--rows", type=_count(0), default=20,
+                      help="table rows to print (default 20)")  # fmt: skip
     show.set_defaults(func=_cmd_show)
 
     demo = commands.add_parser("demo", help="run the offline demo and store its tasks",

@@ -43,12 +43,25 @@ class MissingDependencyError(ChainTrackError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
 def invalid(argument: str, value: object, allowed: str) -> InvalidArgumentError:
     """The standard 'bad argument' error: names the argument, the value and what is allowed."""
-    shown = repr(value)
-    if len(shown) > 200:
-        shown = shown[:197] + "..."
-    return InvalidArgumentError(f"{argument}={shown} is not valid: {allowed}.")
+    return InvalidArgumentError(f"{argument}={_shown(value)} is not valid: {allowed}.")
+
+
+def unsupported(argument: str, value: object, allowed: str) -> UnsupportedTypeError:
+    """The standard 'unsupported type' error: the argument, the value, its type and what works."""
+    kind = type(value)
+    name = kind.__qualname__
+    if kind.__module__ != "builtins":
+        name = f"{kind.__module__}.{name}"
+    return UnsupportedTypeError(
+        f"{argument}={_shown(value)} (a {name}) is not supported: {allowed}."
+    )
 
 
 def missing_dependency(module: str, extra: str, feature: str) -> MissingDependencyError:

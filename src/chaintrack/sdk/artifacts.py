@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaintrack.errors import InvalidArgumentError, UnsupportedTypeError
+from chaintrack.errors import InvalidArgumentError, unsupported
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import ArtifactRecord
@@ -22,7 +22,8 @@ PREVIEW_CHARS = 65_536
 _PATH_LIKE = re.compile(r"^[^\n]{0,4096}$")
 SUPPORTED = (
     "dict, list, str (text, or the path of an existing file or folder), bytes, "
-    "pathlib.Path (a file or folder), pandas.DataFrame and numpy.ndarray"
+    "pathlib.Path (a file or folder), pandas.DataFrame, pandas.Series and numpy.ndarray "
+    "(not of dtype object)"
 )
 
 
@@ -83,29 +84,37 @@ def serialize(obj: Any) -> Serialized:
         try:
             text = json.dumps(obj, indent=2, default=_json_default)
         except (TypeError, ValueError) as exc:
-            raise UnsupportedTypeError(
-                f"{argument}: the {type(obj).__name__} cannot be stored as JSON ({exc})"
+            raise unsupported(
+                argument,
+                obj,
+                f"it cannot be stored as JSON ({exc}); an artifact can be {SUPPORTED}",
             ) from None
         kind = "dict" if isinstance(obj, dict) else "list"
         return Serialized(kind, f"{kind}.json", text.encode(), preview=text[:PREVIEW_CHARS])
     module = type(obj).__module__.split(".")[0]
-    if module == "pandas" and hasattr(obj, "to_csv"):
-        csv_bytes = obj.to_csv().encode("utf-8")
+    if module == "pandas" and hasattr(obj, "to_csv") and getattr(obj, "ndim", 0) in (1, 2):
         import gzip
 
-        preview = f"{obj.shape[0]} rows x {obj.shape[1]} columns\n{obj.head(10).to_string()}"
-        return Serialized("pandas", "table.csv.gz", gzip.compress(csv_bytes), preview=preview)
+        # A Series is stored as a one-column table and comes back as a Series (ClearML pickles
+        # it, so a ClearML user gets a Series back from .get()).
+        kind = "pandas" if obj.ndim == 2 else "pandas-series"
+        frame = obj if obj.ndim == 2 else obj.to_frame()
+        csv_bytes = frame.to_csv().encode("utf-8")
+        preview = f"{frame.shape[0]} rows x {frame.shape[1]} columns\n{frame.head(10).to_string()}"
+        return Serialized(kind, "table.csv.gz", gzip.compress(csv_bytes), preview=preview)
     if module == "numpy" and hasattr(obj, "shape") and hasattr(obj, "dtype"):
         import numpy as np
 
+        if obj.dtype.hasobject:
+            raise unsupported(
+                argument, obj, "a numpy array of dtype object cannot be stored without pickle; "
+                "convert it to a list (obj.tolist()) or to a numeric dtype",
+            )  # fmt: skip
         buffer = io.BytesIO()
         np.save(buffer, obj, allow_pickle=False)
         preview = f"array {obj.shape} {obj.dtype}\n{np.array2string(obj, threshold=50)}"
         return Serialized("numpy", "array.npy", buffer.getvalue(), preview=preview)
-    raise UnsupportedTypeError(
-        f"{argument} of type {type(obj).__module__}.{type(obj).__name__} cannot be stored as an "
-        f"artifact; supported: {SUPPORTED}."
-    )
+    raise unsupported(argument, obj, f"an artifact can be {SUPPORTED}")
 
 
 def _json_default(value: Any) -> Any:
@@ -202,12 +211,13 @@ class Artifact:
             return data
         if kind in ("dict", "list"):
             return json.loads(data)
-        if kind == "pandas":
+        if kind in ("pandas", "pandas-series"):
             import gzip
 
             import pandas as pd
 
-            return pd.read_csv(io.BytesIO(gzip.decompress(data)), index_col=0)
+            frame = pd.read_csv(io.BytesIO(gzip.decompress(data)), index_col=0)
+            return frame if kind == "pandas" else frame.iloc[:, 0]
         if kind == "numpy":
             import numpy as np
 

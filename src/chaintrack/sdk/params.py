@@ -65,8 +65,15 @@ def encode(value: Any, name: str) -> tuple[str, str]:
         return json.dumps(repr(value)), type_name
 
 
-def decode(text: str) -> Any:
+def decode(text: str, type_name: str = "") -> Any:
+    """The value of :func:`encode`'s text; a tuple comes back as a tuple, not a JSON list.
+
+    Text that is not JSON (written by another tool) is returned as it is.
+    """
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         return text
+    if type_name == "tuple" and isinstance(value, list):
+        return tuple(value)
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,8 @@ class TaskReads:
         result: dict[str, Any] = {}
         for p in self._read_store().get_parameters(self.id):
             key = f"{p.section}/{p.name}"
-            result[key] = params.decode(p.value) if cast else _as_text(params.decode(p.value))
+            value = params.decode(p.value, p.type)
+            result[key] = value if cast else _as_text(value)
         return result
 
     def get_parameters_as_dict(self) -> dict[str, Any]:
@@ -56,7 +58,7 @@ class TaskReads:
 
     def get_user_properties(self) -> dict[str, Any]:
         return {
-            p.name: params.decode(p.value)
+            p.name: params.decode(p.value, p.type)
             for p in self._read_store().get_parameters(self.id)
             if p.section == "properties"
         }
@@ -78,12 +80,12 @@ class TaskReads:
                 continue
             series = result[e.metric or ""].setdefault(e.variant or "", {"x": [], "y": []})
             series["x"].append(e.iter)
-            series["y"].append(e.value)
+            series["y"].append(_scalar_value(e.value))
         return dict(result)
 
     def get_reported_single_values(self) -> dict[str, float]:
         return {
-            e.variant or "": float(e.value or 0.0)
+            e.variant or "": _scalar_value(e.value)
             for e in self._read_store().get_events(self.id, SCALAR, metric=SINGLE_VALUE_METRIC)
             if e.iter == SINGLE_VALUE_ITER
         }
@@ -146,9 +148,12 @@ class TaskReads:
         return samples
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    import json
+def _scalar_value(value: float | None) -> float:
+    # SQLite stores a NaN REAL as NULL; every scalar event has a value, so NULL means NaN
+    # (before this, a NaN loss came back as None and a NaN single value as 0.0).
+    return math.nan if value is None else float(value)
 
-    return json.dumps(value)
+
+def _as_text(value: Any) -> str:
+    # ClearML stores parameters as str(value): True is "True", None is "None", [1] is "[1]".
+    return value if isinstance(value, str) else str(value)

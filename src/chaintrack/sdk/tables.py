@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chaintrack.errors import InvalidArgumentError, UnsupportedTypeError, invalid
+from chaintrack.errors import InvalidArgumentError, invalid, unsupported
 
 
 def json_cell(value: Any) -> Any:
@@ -24,15 +24,16 @@ def json_cell(value: Any) -> Any:
             return json_cell(item())
         except (TypeError, ValueError):
             pass
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
     try:
         import pandas as pd
 
+        # Before the datetime test: pandas.NaT is a datetime whose isoformat() is "NaT".
         if value is pd.NaT or (not isinstance(value, (list, dict)) and pd.isna(value)):
             return None
     except (TypeError, ValueError):
         pass
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
     return str(value)
 
 
@@ -70,7 +71,7 @@ def _from_rows(rows: Sequence[Any], argument: str) -> dict[str, Any]:
 
 def _from_csv(path: Path, argument: str) -> dict[str, Any]:
     if not path.is_file():
-        raise InvalidArgumentError(f"{argument}={str(path)!r}: no such CSV file")
+        raise invalid(argument, str(path), "the path of an existing CSV file")
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     return _from_rows(rows, argument)
@@ -91,9 +92,11 @@ def to_table(table_plot: Any = None, csv_path: str | Path | None = None) -> dict
         return _from_csv(Path(table_plot), "table_plot")
     if isinstance(table_plot, (list, tuple)):
         return _from_rows(table_plot, "table_plot")
-    raise UnsupportedTypeError(
-        f"table_plot of type {type(table_plot).__name__} is not tabular; pass a pandas "
-        "DataFrame, a list of rows (header first) or a path to a CSV file."
+    raise unsupported(
+        "table_plot",
+        table_plot,
+        "it is not tabular; pass a pandas DataFrame, a list of rows (header first) or the path "
+        "of a CSV file",
     )
 
 
@@ -101,6 +104,12 @@ def to_dataframe(table: dict[str, Any]) -> Any:
     import pandas as pd
 
     frame = pd.DataFrame(table["rows"], columns=table["columns"])
+    if len(frame):
+        # A column with no value at all (NaN and None are both stored as null) comes back as
+        # floats (NaN), as pandas.read_csv reads an empty column, not as objects (None).
+        for position in range(frame.shape[1]):
+            if frame.iloc[:, position].isna().all():
+                frame.isetitem(position, frame.iloc[:, position].astype("float64").to_numpy())
     if "index" in table:
         frame.index = pd.Index(table["index"], name=table.get("index_name") or None)
     return frame
