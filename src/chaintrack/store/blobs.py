@@ -12,6 +12,7 @@ from typing import BinaryIO
 from chaintrack.errors import InvalidArgumentError, StoreError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ +=@,-]+")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def safe_segment(name: str) -> str:
@@ -27,8 +28,21 @@ class LocalBlobStore:
         self.root = root.expanduser().resolve()
 
     def _path_for(self, key: str) -> Path:
-        parts = [p for p in key.replace("\\", "/").split("/") if p]
-        if not parts or any(p in (".", "..") for p in parts):
+        """The file for ``key``; InvalidArgumentError when the key could leave the folder.
+
+        Refused: absolute keys (``/x``, ``\\x``, ``C:x``: a mature store never re-roots them
+        silently), ``.`` and ``..`` segments, NUL bytes, and keys that resolve outside the
+        folder through a symbolic link. Empty segments (``a//b``) are ignored.
+        """
+        normal = key.replace("\\", "/")
+        parts = [p for p in normal.split("/") if p]
+        if (
+            not parts
+            or normal.startswith("/")
+            or _DRIVE.match(normal)
+            or "\0" in key
+            or any(p in (".", "..") for p in parts)
+        ):
             raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
         path = self.root.joinpath(*parts).resolve()
         if not path.is_relative_to(self.root):

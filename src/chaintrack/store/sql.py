@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from chaintrack.errors import StoreError, TaskNotFoundError
 from chaintrack.store import migrate
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.records import (
+    SCALAR,
     ArtifactRecord,
     ConfigurationRecord,
     Event,
+    EventRow,
     ModelRecord,
     ParameterRecord,
     TaskQuery,
@@ -49,13 +54,14 @@ _EVENT_INSERT_SQLITE = (  # built from constant column names only
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
+    # Wait for another process's write lock instead of failing with "database is locked".
+    # First, so that the journal_mode switch below waits too when another process holds a lock.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # WAL lets readers (the UI, other processes) read while one process writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL is durable across application crashes; only an OS crash or power loss
     # can lose the last transactions. FULL would fsync every commit and halve write throughput.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Wait for another process's write lock instead of failing with "database is locked".
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Keep temporary b-trees of sorts and indexes in memory.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -72,6 +78,51 @@ def _begin_immediate(conn: Connection) -> None:
 
 def _begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
+
+
+#: SQLite stores a NaN as NULL. A NaN scalar (a diverged loss) is therefore written as a NULL
+#: value with this marker in the ``text`` column (unused by scalars) and read back as NaN.
+#: PostgreSQL stores NaN itself.
+_NAN_TEXT = "NaN"
+
+
+def _nan_as_null(row: EventRow) -> EventRow:
+    task_id, writer, seq, kind, ts, metric, variant, iteration, value, level, _, data = row
+    if value is None or not math.isnan(value):
+        return row
+    return (task_id, writer, seq, kind, ts, metric, variant, iteration, None, level, _NAN_TEXT,
+            data)  # fmt: skip
+
+
+def _sqlite_event_rows(rows: list[EventRow]) -> list[EventRow]:
+    # NaN is the only float unequal to itself: the common case (no NaN) costs no copy.
+    if all(r[8] == r[8] for r in rows):
+        return rows
+    return [_nan_as_null(r) for r in rows]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        # UTF-16 with surrogatepass joins valid surrogate pairs; lone ones become U+FFFD.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def _without_surrogates(batch: WriteBatch) -> WriteBatch:
+    def record(r: Any) -> Any:
+        return dataclasses.replace(r, **{k: _clean(v) for k, v in r.__dict__.items()})
+
+    return WriteBatch(
+        new_tasks=[record(t) for t in batch.new_tasks],
+        task_updates=[
+            (_clean(i), {k: _clean(v) for k, v in f.items()}) for i, f in batch.task_updates
+        ],
+        parameters=[record(p) for p in batch.parameters],
+        configurations=[record(c) for c in batch.configurations],
+        events=[cast(EventRow, tuple(_clean(v) for v in e)) for e in batch.events],
+        artifacts=[record(a) for a in batch.artifacts],
+        models=[record(m) for m in batch.models],
+    )
 
 
 def _is_locked(exc: OperationalError) -> bool:
@@ -93,7 +144,18 @@ class SqlStore:
                     f"{uri!r}: the embedded store needs a file path, e.g. sqlite:///tasks.db"
                 )
             path = Path(database).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise StoreError(
+                    f"{uri!r}: {path} is a folder, not a database file; point "
+                    "CHAINTRACK_TRACKING_URI at a file (or CHAINTRACK_HOME at the folder)"
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of the store {uri!r}: {exc}. Set CHAINTRACK_HOME "
+                    "(or CHAINTRACK_TRACKING_URI) to a writable place."
+                ) from None
             self.path: Path | None = path
             self._write_engine = self._sqlite_engine(path, _begin_immediate)
             self._read_engine = self._sqlite_engine(path, _begin_deferred)
@@ -105,7 +167,26 @@ class SqlStore:
             default_blobs = Path.home() / ".chaintrack" / "files"
         self.blobs = LocalBlobStore(blob_root or default_blobs)
         with self._schema_lock():
+            if self.path is not None:
+                self._check_before_wal(self.path)
             migrate.ensure_schema(self._write_engine)
+
+    @staticmethod
+    def _check_before_wal(path: Path) -> None:
+        """Refuse a file that is not a usable store before the first connection switches it to
+        WAL mode: another application's database must be left exactly as it was."""
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        probe = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        event.listen(
+            probe,
+            "connect",
+            lambda conn, _: conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"),
+        )
+        try:
+            migrate.current_revision(probe)
+        finally:
+            probe.dispose()
 
     @staticmethod
     def _sqlite_engine(path: Path, begin: Any) -> Engine:
@@ -145,10 +226,21 @@ class SqlStore:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, batch: WriteBatch) -> None:
+        try:
+            self._transaction(lambda conn: self._apply(conn, batch))
+        except UnicodeEncodeError:
+            # A lone surrogate (e.g. from a file name decoded with surrogateescape) cannot be
+            # stored as UTF-8. Rather than lose the whole record, store U+FFFD in its place;
+            # the scan runs only when the fast path failed.
+            clean = _without_surrogates(batch)
+            self._transaction(lambda conn: self._apply(conn, clean))
+
+    def _transaction(self, apply: Any) -> None:
+        """Run ``apply(conn)`` in one write transaction, retrying while another holds the lock."""
         for attempt in range(_LOCK_RETRIES):
             try:
                 with self._write_engine.begin() as conn:
-                    self._apply(conn, batch)
+                    apply(conn)
                 return
             except OperationalError as exc:
                 if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
@@ -180,7 +272,7 @@ class SqlStore:
         if batch.events:
             if self.dialect == "sqlite":
                 # The hot path: the driver's executemany on plain tuples.
-                conn.exec_driver_sql(_EVENT_INSERT_SQLITE, batch.events)
+                conn.exec_driver_sql(_EVENT_INSERT_SQLITE, _sqlite_event_rows(batch.events))
             else:
                 rows = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in batch.events]
                 conn.execute(self._insert(events).on_conflict_do_nothing(), rows)
@@ -192,10 +284,11 @@ class SqlStore:
             conn.execute(self._upsert(models, rows, ["id"]), rows)
 
     def reset_task(self, task_id: str) -> None:
-        with self._write_engine.begin() as conn:
-            for table in (parameters, configurations, events, artifacts):
+        def apply(conn: Connection) -> None:
+            for table in (parameters, configurations, events, artifacts, models):
                 conn.execute(delete(table).where(table.c.task_id == task_id))
-            conn.execute(delete(models).where(models.c.task_id == task_id))
+
+        self._transaction(apply)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -272,10 +365,14 @@ class SqlStore:
             .order_by(events.c.ts, events.c.writer, events.c.seq)
         )
         with self._read_engine.connect() as conn:
-            return [
-                Event(*row[:8], json.loads(row[8]) if row[8] is not None else None)
-                for row in conn.execute(stmt)
-            ]
+            rows = conn.execute(stmt).all()
+        found = []
+        for row in rows:
+            if row[7] == _NAN_TEXT and row[5] is None and row[0] == SCALAR:
+                found.append(Event(*row[:5], math.nan, row[6], None, None))
+            else:
+                found.append(Event(*row[:8], json.loads(row[8]) if row[8] is not None else None))
+        return found
 
     def get_artifacts(self, task_id: str) -> list[ArtifactRecord]:
         stmt = select(artifacts).where(artifacts.c.task_id == task_id).order_by(artifacts.c.name)

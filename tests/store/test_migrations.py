@@ -1,0 +1,98 @@
+"""The Alembic migrations and ``schema.py`` describe the same database.
+
+When one of these tests fails, the schema and the migrations have drifted apart: see FIX_DRIFT.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+
+from chaintrack.store import migrate, schema
+from chaintrack.store.sql import SqlStore
+
+FIX_DRIFT = """
+How to fix a drift between src/chaintrack/store/schema.py and the migrations:
+  1. keep schema.py as the truth and add a revision in src/chaintrack/store/migrations/versions/
+     named NNNN_<what>.py, with `revision = "NNNN"` and `down_revision` = the previous head
+     (write the upgrade() by hand, or start from Alembic's autogenerate diff printed above);
+  2. set schema.HEAD_REVISION = "NNNN" and append "NNNN" to schema.KNOWN_REVISIONS;
+  3. never edit a released revision: a user's database already went through it.
+"""
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(migrate.alembic_config())  # type: ignore[arg-type]
+
+
+def test_alembic_head_is_the_schema_head_revision() -> None:
+    heads = script_directory().get_heads()
+    assert heads == [schema.HEAD_REVISION], (
+        f"Alembic heads {heads} != schema.HEAD_REVISION {schema.HEAD_REVISION!r}" + FIX_DRIFT
+    )
+
+
+def test_known_revisions_contain_every_revision_in_order() -> None:
+    revisions = [r.revision for r in script_directory().walk_revisions()]  # head first
+    assert tuple(reversed(revisions)) == schema.KNOWN_REVISIONS, (
+        f"migrations {list(reversed(revisions))} != schema.KNOWN_REVISIONS "
+        f"{schema.KNOWN_REVISIONS}" + FIX_DRIFT
+    )
+    assert schema.KNOWN_REVISIONS[-1] == schema.HEAD_REVISION
+
+
+def _differences(engine: Any) -> list[Any]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, schema.metadata))
+
+
+def test_the_migrated_schema_matches_schema_metadata(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'migrated.db'}")
+    diff = _differences(store._write_engine)
+    store.close()
+    assert diff == [], f"the migrations build a schema that differs from schema.py: {diff}" + (
+        FIX_DRIFT
+    )
+
+
+def test_the_comparison_does_catch_a_drift(tmp_path: Path) -> None:
+    """Guard against a vacuous comparison: a database missing a column is reported."""
+    path = tmp_path / "drifted.db"
+    SqlStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE tasks DROP COLUMN comment")
+    engine = create_engine(f"sqlite:///{path}")
+    diff = _differences(engine)
+    engine.dispose()
+    assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "tasks", "comment")]
+
+
+def test_migrations_run_with_alembic_alone_and_stamp_the_head(tmp_path: Path) -> None:
+    """The migrations are plain Alembic: ``upgrade head`` then ``downgrade base`` both work."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "head")  # type: ignore[arg-type]
+    assert migrate.current_revision(engine) == schema.HEAD_REVISION
+    assert set(inspect(engine).get_table_names()) == {*schema.metadata.tables, "alembic_version"}
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "base")  # type: ignore[arg-type]
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+
+
+def test_a_new_store_is_created_at_the_head_revision_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SqlStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (schema.HEAD_REVISION,)
+        ]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,0 +1,494 @@
+"""The embedded SQL store: picking the backend, idempotent writes, refusing unusable databases,
+and write -> read round trips of events (Hypothesis)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chaintrack import Task, config
+from chaintrack.errors import (
+    ConfigurationError,
+    StoreCorruptError,
+    StoreError,
+    StoreVersionError,
+)
+from chaintrack.store import Store, open_store
+from chaintrack.store.blobs import LocalBlobStore
+from chaintrack.store.records import (
+    LOG,
+    SCALAR,
+    TABLE,
+    ArtifactRecord,
+    ConfigurationRecord,
+    EventRow,
+    ModelRecord,
+    ParameterRecord,
+    TaskQuery,
+    TaskRecord,
+    WriteBatch,
+)
+from chaintrack.store.sql import SqlStore
+
+TABLES = ("tasks", "parameters", "configurations", "events", "artifacts", "models")
+
+
+def sqlite_uri(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    s = SqlStore(sqlite_uri(tmp_path / "store.db"))
+    yield s
+    s.close()
+
+
+def counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def event(task_id: str, seq: int, writer: int = 7, **fields: object) -> EventRow:
+    row: dict[str, object] = {
+        "kind": SCALAR, "ts": 1000.0 + seq, "metric": "loss", "variant": "train", "iter": seq,
+        "value": float(seq), "level": None, "text": None, "data": None,
+    }  # fmt: skip
+    row.update(fields)
+    return (task_id, writer, seq, *row.values())  # type: ignore[return-value]
+
+
+def task_record(task_id: str, **fields: object) -> TaskRecord:
+    values: dict[str, object] = {
+        "id": task_id, "project": "p", "name": "n", "type": "training", "status": "in_progress",
+        "created": 1.0, "last_update": 1.0,
+    }  # fmt: skip
+    values.update(fields)
+    return TaskRecord(**values)  # type: ignore[arg-type]
+
+
+def full_batch(task_id: str) -> WriteBatch:
+    """One of everything a batch can carry."""
+    return WriteBatch(
+        new_tasks=[task_record(task_id, tags=["a", "b"], script={"entry": "x.py"})],
+        task_updates=[(task_id, {"comment": "hello", "last_update": 5.0})],
+        parameters=[ParameterRecord(task_id, "General", "lr", "0.1", "float")],
+        configurations=[ConfigurationRecord(task_id, "cfg", "dictionary", '{"a": 1}')],
+        events=[
+            event(task_id, 1),
+            event(
+                task_id,
+                2,
+                kind=LOG,
+                metric=None,
+                variant=None,
+                iter=None,
+                value=None,
+                level=20,
+                text="a line",
+            ),
+            event(task_id, 3, kind=TABLE, data=json.dumps({"columns": ["a"], "data": [[1]]})),
+        ],
+        artifacts=[ArtifactRecord(task_id, "art", "json", "file:///x", 3, "abc", 2.0)],
+        models=[ModelRecord(uuid.uuid4().hex, task_id, "model", 3.0)],
+    )
+
+
+# -- picking the backend ----------------------------------------------------------------------
+
+
+def test_default_store_is_sqlite_in_wal_mode_under_chaintrack_home(chaintrack_home: Path) -> None:
+    store = open_store()
+    assert isinstance(store, Store)
+    assert isinstance(store, SqlStore)
+    assert store.path == chaintrack_home / "chaintrack.db"
+    assert store.path.is_file()
+    assert isinstance(store.blobs, LocalBlobStore)
+    assert store.blobs.root == (chaintrack_home / "files").resolve()
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert open_store() is store  # one store object per URI and process
+
+
+def test_tracking_uri_picks_another_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chaintrack_home: Path
+) -> None:
+    db = tmp_path / "elsewhere" / "tasks.db"
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", sqlite_uri(db))
+    task = Task.init("uri", "picked")
+    task.get_logger().report_scalar("a", "b", 1.0, 0)
+    task.close()
+    assert db.is_file()
+    assert not (chaintrack_home / "chaintrack.db").exists()
+    assert counts(db)["events"] == 1
+    blob_root = open_store().blobs.root  # type: ignore[attr-defined]
+    assert blob_root == (db.parent / "files").resolve()
+
+
+@pytest.mark.parametrize(
+    ("uri", "error"),
+    [
+        ("mysql://u@h/db", ConfigurationError),
+        ("s4://bucket/x", ConfigurationError),
+        ("sqlite://", StoreError),
+        ("sqlite:///:memory:", StoreError),
+    ],
+)
+def test_unusable_tracking_uris_are_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, uri: str, error: type[Exception]
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", uri)
+    with pytest.raises(error) as info:
+        open_store()
+    assert "sqlite:///" in str(info.value)  # the message shows a URI that works
+
+
+def test_store_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "a.db"
+    folder.mkdir()
+    with pytest.raises(StoreError, match="is a folder"):
+        SqlStore(sqlite_uri(folder))
+
+
+# -- idempotent writes ------------------------------------------------------------------------
+
+
+def test_writing_the_same_batch_twice_stores_it_once(store: SqlStore) -> None:
+    assert store.path is not None
+    batch = full_batch("t1")
+    store.write(batch)
+    once = counts(store.path)
+    assert once == dict.fromkeys(TABLES, 1) | {"events": 3}
+    store.write(batch)
+    assert counts(store.path) == once
+
+    task = store.get_task("t1")
+    assert task.tags == ["a", "b"]
+    assert task.comment == "hello"
+    assert task.script == {"entry": "x.py"}
+    assert [e.kind for e in store.get_events("t1", SCALAR)] == [SCALAR]
+    assert [e.text for e in store.get_events("t1", LOG)] == ["a line"]
+    assert store.get_events("t1", TABLE)[0].data == {"columns": ["a"], "data": [[1]]}
+    assert store.get_parameters("t1") == batch.parameters
+    assert store.get_configurations("t1") == batch.configurations
+    assert store.get_artifacts("t1") == batch.artifacts
+    assert store.get_models("t1") == batch.models
+
+
+def test_a_new_task_written_again_does_not_undo_later_updates(store: SqlStore) -> None:
+    """A replayed batch (after a crash) must not reset a task that has moved on."""
+    store.write(WriteBatch(new_tasks=[task_record("t1")]))
+    store.write(WriteBatch(task_updates=[("t1", {"status": "completed"})]))
+    store.write(WriteBatch(new_tasks=[task_record("t1")]))
+    assert store.get_task("t1").status == "completed"
+
+
+def test_event_identity_is_task_writer_and_sequence(store: SqlStore) -> None:
+    store.write(WriteBatch(events=[event("t1", 1, writer=1)]))
+    # Same sequence number from another process (writer), and in another task: new events.
+    store.write(WriteBatch(events=[event("t1", 1, writer=2), event("t2", 1, writer=1)]))
+    # Same identity, different content: a replay, stored once (the first write wins).
+    store.write(WriteBatch(events=[event("t1", 1, writer=1, value=99.0)]))
+    assert [e.value for e in store.get_events("t1", SCALAR)] == [1.0, 1.0]
+    assert len(store.get_events("t2", SCALAR)) == 1
+
+
+def test_parameters_configurations_artifacts_and_models_are_upserts(store: SqlStore) -> None:
+    store.write(full_batch("t1"))
+    model_id = store.get_models("t1")[0].id
+    store.write(
+        WriteBatch(
+            parameters=[ParameterRecord("t1", "General", "lr", "0.2", "float")],
+            configurations=[ConfigurationRecord("t1", "cfg", "text", "v2")],
+            artifacts=[ArtifactRecord("t1", "art", "json", "file:///y", 4, "def", 3.0)],
+            models=[ModelRecord(model_id, "t1", "renamed", 3.0)],
+        )
+    )
+    assert [p.value for p in store.get_parameters("t1")] == ["0.2"]
+    assert [c.value for c in store.get_configurations("t1")] == ["v2"]
+    assert [a.uri for a in store.get_artifacts("t1")] == ["file:///y"]
+    assert [m.name for m in store.get_models("t1")] == ["renamed"]
+
+
+def test_reset_task_keeps_the_task_and_drops_what_it_reported(store: SqlStore) -> None:
+    assert store.path is not None
+    store.write(full_batch("t1"))
+    store.write(full_batch("t2"))
+    store.reset_task("t1")
+    assert store.get_task("t1").name == "n"
+    assert store.get_events("t1", SCALAR) == []
+    assert store.get_parameters("t1") == []
+    assert store.get_models("t1") == []
+    assert len(store.get_events("t2", SCALAR)) == 1  # another task is untouched
+    assert counts(store.path)["models"] == 1
+
+
+def test_find_tasks_filters_and_orders_newest_first(store: SqlStore) -> None:
+    store.write(
+        WriteBatch(
+            new_tasks=[
+                task_record("a", project="p", created=1.0, tags=["x"]),
+                task_record("b", project="p/sub", created=2.0),
+                task_record("c", project="p", created=3.0, status="failed", tags=["x", "y"]),
+                task_record("d", project="p_", created=4.0),
+            ]
+        )
+    )
+    ids = lambda q: [t.id for t in store.find_tasks(q)]  # noqa: E731
+    assert ids(TaskQuery(project="p")) == ["c", "a"]
+    assert ids(TaskQuery(project="p", include_subprojects=True)) == ["c", "b", "a"]
+    assert ids(TaskQuery(tags=("x",))) == ["c", "a"]
+    assert ids(TaskQuery(tags=("x", "y"))) == ["c"]
+    assert ids(TaskQuery(status=("failed",))) == ["c"]
+    assert ids(TaskQuery(limit=2)) == ["d", "c"]
+
+
+# -- refusing databases it cannot use ---------------------------------------------------------
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(os.urandom(64 * 1024))
+
+
+def _text_file(path: Path) -> None:
+    path.write_text("name,value\nlr,0.1\n" * 200)
+
+
+def _unrelated_tables(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+
+
+def _other_alembic_app(path: Path) -> None:
+    """Another application's database, also managed with Alembic."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+
+
+def _lost_revision(path: Path) -> None:
+    SqlStore(sqlite_uri(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM alembic_version")
+
+
+def _dropped_table(path: Path) -> None:
+    SqlStore(sqlite_uri(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE events")
+
+
+def _truncated(path: Path) -> None:
+    store = SqlStore(sqlite_uri(path))
+    store.write(full_batch("t1"))
+    store.close()
+    path.write_bytes(path.read_bytes()[:5000])
+
+
+CORRUPT: dict[str, Callable[[Path], None]] = {
+    "random bytes": _random_bytes,
+    "a text file": _text_file,
+    "unrelated tables": _unrelated_tables,
+    "another Alembic app": _other_alembic_app,
+    "revision row lost": _lost_revision,
+    "a table dropped": _dropped_table,
+    "truncated file": _truncated,
+}
+
+
+def _newer(path: Path) -> None:
+    SqlStore(sqlite_uri(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+        conn.execute("CREATE TABLE spans (id TEXT)")  # what a newer version might add
+
+
+def assert_no_sqlalchemy_traceback(exc: BaseException) -> None:
+    shown = "".join(traceback.format_exception(exc))
+    assert "sqlalchemy" not in shown.lower(), shown
+
+
+@pytest.mark.parametrize("make", CORRUPT.values(), ids=CORRUPT.keys())
+def test_a_corrupt_database_is_refused_with_what_to_do(
+    tmp_path: Path, make: Callable[[Path], None]
+) -> None:
+    path = tmp_path / "store.db"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(StoreCorruptError) as info:
+        SqlStore(sqlite_uri(path))
+    message = str(info.value)
+    assert str(path) in message
+    assert "Move the file aside" in message
+    assert_no_sqlalchemy_traceback(info.value)
+    assert path.read_bytes() == before  # refusing does not touch the file
+
+
+def test_a_database_of_a_newer_chaintrack_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    _newer(path)
+    with pytest.raises(StoreVersionError) as info:
+        SqlStore(sqlite_uri(path))
+    message = str(info.value)
+    assert "'0099'" in message
+    assert "newer chaintrack" in message
+    assert "pip install -U chaintrack" in message
+    assert_no_sqlalchemy_traceback(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (_random_bytes, StoreCorruptError),
+        (_unrelated_tables, StoreCorruptError),
+        (_newer, StoreVersionError),
+    ],
+    ids=["random bytes", "unrelated tables", "newer"],
+)
+def test_task_init_on_an_unusable_store_raises_the_clear_error(
+    chaintrack_home: Path, make: Callable[[Path], None], error: type[StoreError]
+) -> None:
+    chaintrack_home.mkdir(parents=True)
+    make(chaintrack_home / "chaintrack.db")
+    with pytest.raises(error) as info:
+        Task.init("p", "n")
+    assert_no_sqlalchemy_traceback(info.value)
+    assert Task.current_task() is None
+
+
+def test_a_script_on_a_newer_store_dies_with_one_clear_line(
+    tmp_path: Path, chaintrack_home: Path
+) -> None:
+    """What a user sees: the error type and its message, no SQLAlchemy frames."""
+    chaintrack_home.mkdir(parents=True)
+    _newer(chaintrack_home / "chaintrack.db")
+    script = "from chaintrack import Task\nTask.init('p', 'n')\n"
+    env = {**os.environ, "CHAINTRACK_HOME": str(chaintrack_home)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("chaintrack.errors.StoreVersionError: the store at sqlite:///")
+    assert "Upgrade chaintrack" in last
+    assert "sqlalchemy" not in done.stderr.lower()
+
+
+def test_a_store_opened_by_another_store_object_is_reused_not_migrated_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    first = SqlStore(sqlite_uri(path))
+    first.write(full_batch("t1"))
+    second = SqlStore(sqlite_uri(path))
+    assert second.get_task("t1").comment == "hello"
+    first.close()
+    second.close()
+
+
+# -- round trips (Hypothesis) -----------------------------------------------------------------
+
+# Every float, NaN and the infinities included. (SQLite stores -0.0 as 0.0; they compare equal.)
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+# Every code point except lone surrogates (those are tested below: they cannot be UTF-8).
+any_text = st.text(st.characters(codec="utf-8"), max_size=300)
+json_scalar = st.one_of(
+    st.none(), st.booleans(), int64, st.floats(allow_nan=False, allow_infinity=False), any_text
+)
+table_payload = st.fixed_dictionaries({
+    "columns": st.lists(any_text, max_size=5),
+    "data": st.lists(st.lists(json_scalar, max_size=5), max_size=8),
+    "index": st.lists(json_scalar, max_size=8),
+})  # fmt: skip
+
+SHARED_STORE = settings(
+    max_examples=60,
+    deadline=None,
+    # One store per test function; every example writes to a task id of its own.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def same_float(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@SHARED_STORE
+@given(values=st.lists(st.tuples(any_float, int64), min_size=1, max_size=30))
+def test_scalars_round_trip(store: SqlStore, values: list[tuple[float, int]]) -> None:
+    task_id = uuid.uuid4().hex
+    rows = [event(task_id, i, value=v, iter=it) for i, (v, it) in enumerate(values)]
+    store.write(WriteBatch(events=rows))
+    back = store.get_events(task_id, SCALAR)
+    assert [e.iter for e in back] == [it for _, it in values]
+    assert all(same_float(e.value, v) for e, (v, _) in zip(back, values, strict=True)), back
+    assert all(e.text is None and e.data is None for e in back)
+
+
+@SHARED_STORE
+@given(lines=st.lists(st.tuples(any_text, any_text, any_text), min_size=1, max_size=20))
+def test_text_round_trips(store: SqlStore, lines: list[tuple[str, str, str]]) -> None:
+    task_id = uuid.uuid4().hex
+    rows = [
+        event(task_id, i, kind=LOG, metric=m, variant=v, iter=None, value=None, level=20, text=t)
+        for i, (t, m, v) in enumerate(lines)
+    ]
+    store.write(WriteBatch(events=rows))
+    back = store.get_events(task_id, LOG)
+    assert [(e.text, e.metric, e.variant) for e in back] == lines
+
+
+@SHARED_STORE
+@given(tables=st.lists(table_payload, min_size=1, max_size=5))
+def test_table_payloads_round_trip(store: SqlStore, tables: list[dict[str, object]]) -> None:
+    task_id = uuid.uuid4().hex
+    rows = [event(task_id, i, kind=TABLE, data=json.dumps(t)) for i, t in enumerate(tables)]
+    store.write(WriteBatch(events=rows))
+    assert [e.data for e in store.get_events(task_id, TABLE)] == tables
+
+
+def test_a_nan_scalar_reads_back_as_nan_not_none(store: SqlStore) -> None:
+    """SQLite turns NaN into NULL; a diverged loss must still read back as NaN."""
+    store.write(WriteBatch(events=[event("t1", 1, value=math.nan), event("t1", 2, value=1.5)]))
+    values = [e.value for e in store.get_events("t1", SCALAR)]
+    assert values[0] is not None and math.isnan(values[0])
+    assert values[1] == 1.5
+
+
+def test_lone_surrogates_are_stored_as_replacement_characters(store: SqlStore) -> None:
+    """Decision: a string that is not valid Unicode (a lone surrogate, e.g. a file name decoded
+    with surrogateescape) is stored with U+FFFD in its place rather than refused, so a console
+    line or a task name is never lost for one bad character. Valid pairs are joined."""
+    store.write(
+        WriteBatch(
+            new_tasks=[task_record("t1", name="run-\udcff")],
+            events=[
+                event("t1", 1, kind=LOG, value=None, text="bad \ud800 byte"),
+                event("t1", 2, kind=LOG, value=None, text="pair \ud83d\ude00"),
+            ],
+            parameters=[ParameterRecord("t1", "General", "path\udc80", "x", "str")],
+        )
+    )
+    assert [e.text for e in store.get_events("t1", LOG)] == ["bad \ufffd byte", "pair 😀"]
+    assert store.get_task("t1").name == "run-\ufffd"
+    assert store.get_parameters("t1")[0].name == "path\ufffd"
+
+
+def test_default_tracking_uri_follows_chaintrack_home(chaintrack_home: Path) -> None:
+    assert config.tracking_uri() == sqlite_uri(chaintrack_home / "chaintrack.db")
