@@ -212,6 +212,24 @@ def test_show_a_task_with_nothing_reported(capsys: pytest.CaptureFixture[str]) -
         assert absent not in out
 
 
+def test_show_does_not_pass_terminal_escapes_through(capsys: pytest.CaptureFixture[str]) -> None:
+    # Reported text is untrusted (LLM output): an escape sequence in it must not reach the
+    # terminal, where it could recolor, retitle or hide lines.
+    evil = "\x1b[2J\x1b]0;pwned\x07"
+    task = Task.init(project_name="p", task_name=f"name{evil}")
+    task.set_comment(f"comment{evil}")
+    task.connect({"prompt": f"say{evil}"})
+    task.get_logger().report_table(f"title{evil}", "s", table_plot=[["output"], [f"cell{evil}"]])
+    task.close()
+
+    code, out, _ = run(capsys, "show", task.id)
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    for visible in ["name", "comment", "say", "title", "cell"]:
+        assert f"{visible} [2J ]0;pwned" in out
+
+
 def test_show_an_unknown_task_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "show", "0123456789abcdef")
     assert code == 1

@@ -30,6 +30,14 @@ def _duration(start: float | None, end: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _printable(value: Any, keep_newlines: bool = False) -> str:
+    """Text safe for a terminal: reported text is untrusted (an LLM's output can hold escape
+    sequences that would recolor or retitle the terminal), so control characters become spaces."""
+    return "".join(
+        ch if ch.isprintable() or (keep_newlines and ch == "\n") else " " for ch in str(value)
+    )
+
+
 def _count(minimum: int) -> Any:
     """An argparse type: a whole number >= ``minimum`` (a usage error otherwise, exit code 2)."""
 
@@ -49,7 +57,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width
     """A plain-text table; cells are cut to ``max_width`` and control characters removed."""
 
     def cell(value: Any) -> str:
-        text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+        text = _printable(value)
         return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
     cells = [[cell(h) for h in header], *[[cell(v) for v in row] for row in rows]]
@@ -97,7 +105,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     task = Task.get_task(task_id=args.task)
     r = task.record
-    print(f"Task {r.id}: {r.name}")
+    print(f"Task {r.id}: {_printable(r.name)}")
     for label, value in [
         ("project", r.project), ("type", r.type), ("status", r.status),
         ("status reason", r.status_reason), ("tags", ", ".join(r.tags)), ("comment", r.comment),
@@ -107,7 +115,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ("entry point", r.script.get("entry_point", "")),
     ]:  # fmt: skip
         if value:
-            print(f"  {label + ':':15} {value}")
+            print(f"  {label + ':':15} {_printable(value)}")
     parameters = task.get_parameters()
     if parameters:
         print("\nParameters")
@@ -127,8 +135,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     tables = task.get_reported_tables()
     for title, by_series in sorted(tables.items()):
         for series, frame in sorted(by_series.items()):
-            print(f"\nTable {title} / {series} ({len(frame)} rows)")
-            print(frame.head(args.rows).to_string(max_colwidth=40))
+            print(f"\nTable {_printable(title)} / {_printable(series)} ({len(frame)} rows)")
+            print(_printable(frame.head(args.rows).to_string(max_colwidth=40), keep_newlines=True))
     artifacts = task.artifacts
     if artifacts:
         print("\nArtifacts")

@@ -159,6 +159,14 @@ def test_uploading_again_replaces_and_metadata_is_kept(task: Task) -> None:
     assert len(task.artifacts) == 1
 
 
+def test_names_that_differ_only_in_unsafe_characters_do_not_collide(task: Task) -> None:
+    # Regression: "a/b" and "a_b" were stored in the same blob; the second overwrote the first.
+    names = ["a/b", "a_b", "a b", "a:b", "../a_b", "a\\b"]
+    for name in names:
+        task.upload_artifact(name, {"name": name})
+    assert {name: a.get() for name, a in task.artifacts.items()} == {n: {"name": n} for n in names}
+
+
 def test_a_loaded_task_reads_its_artifacts(task: Task) -> None:
     task.upload_artifact("numbers", [1, 2, 3])
     task.close()
@@ -203,10 +211,14 @@ def test_a_missing_path_is_an_error_not_text(task: Task, tmp_path: Path) -> None
     assert "wrap text in a dict" in str(info.value)
 
 
-def test_text_that_merely_contains_a_slash_is_stored_as_text(task: Task) -> None:
-    text = "Use 1/2 of the budget for retrieval."
-    task.upload_artifact("advice", text)
-    assert task.artifacts["advice"].get() == text
+@pytest.mark.parametrize(
+    "text", ["Use 1/2 of the budget for retrieval.", "gpt-4.1", "v1.2", "3.14", "hello"]
+)
+def test_text_that_is_not_a_path_is_stored_as_text(task: Task, text: str) -> None:
+    # Regression: "gpt-4.1" and "v1.2" were refused as paths (".1" looked like an extension).
+    task.upload_artifact("text", text)
+    artifact = task.artifacts["text"]
+    assert (artifact.type, artifact.get()) == ("string", text)
 
 
 def test_an_artifact_needs_a_name(task: Task) -> None:

@@ -113,6 +113,29 @@ def test_report_scalar_with_a_non_number_names_the_value(logger: Logger, value: 
 def test_report_scalar_with_a_bad_iteration_names_it(logger: Logger) -> None:
     with pytest.raises(InvalidArgumentError, match=r"iteration='first' is not valid: a number"):
         logger.report_scalar("loss", "train", 1.0, iteration="first")  # type: ignore[arg-type]
+    # Decision: 2.5 is refused rather than silently stored as iteration 2.
+    with pytest.raises(InvalidArgumentError, match=r"iteration=2\.5 is not valid: a whole number"):
+        logger.report_scalar("loss", "train", 1.0, iteration=2.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("iteration", [2**63, -(2**63) - 1, 1e30])
+def test_an_iteration_that_does_not_fit_the_store_is_refused_at_the_call(
+    task: Task, logger: Logger, iteration: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: 2**63 was accepted, then failed in the writer thread (logged as an error,
+    # the point lost to a "failed" spool file).
+    for report in (
+        lambda: logger.report_scalar("loss", "train", 1.0, iteration),  # type: ignore[arg-type]
+        lambda: logger.report_table("t", "s", iteration=iteration, table_plot=[["a"], [1]]),  # type: ignore[arg-type]
+        lambda: logger.report_media("m", "s", iteration=iteration, stream="x"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(InvalidArgumentError) as info:
+            report()
+        assert str(info.value).startswith(f"iteration={iteration!r} is not valid")
+    logger.report_scalar("loss", "train", 1.0, 2**63 - 1)
+    logger.report_scalar("loss", "train", 2.0, np.float64(3.0))  # type: ignore[arg-type]
+    assert task.get_reported_scalars()["loss"]["train"]["x"] == [2**63 - 1, 3]
+    assert "could not be written" not in caplog.text
 
 
 # -- single values ------------------------------------------------------------------------

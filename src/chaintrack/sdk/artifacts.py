@@ -20,6 +20,8 @@ from chaintrack.store.records import ArtifactRecord
 
 PREVIEW_CHARS = 65_536
 _PATH_LIKE = re.compile(r"^[^\n]{0,4096}$")
+# A file extension has a letter: "notes.txt" looks like a file, "gpt-4.1" and "v1.2" do not.
+_EXTENSION = re.compile(r"\.(?=[A-Za-z0-9]{0,7}[A-Za-z])[A-Za-z0-9]{1,8}$")
 SUPPORTED = (
     "dict, list, str (text, or the path of an existing file or folder), bytes, "
     "pathlib.Path (a file or folder), pandas.DataFrame, pandas.Series and numpy.ndarray "
@@ -39,7 +41,7 @@ class Serialized:
 def looks_like_path(text: str) -> bool:
     if not _PATH_LIKE.match(text) or not text.strip():
         return False
-    return "/" in text or "\\" in text or bool(re.search(r"\.[A-Za-z0-9]{1,8}$", text))
+    return "/" in text or "\\" in text or bool(_EXTENSION.search(text))
 
 
 def _zip_folder(folder: Path) -> bytes:
@@ -135,7 +137,10 @@ def store_artifact(
             f"name={name!r} is not valid: an artifact needs a non-empty name"
         )
     item = serialize(obj)
-    key = f"{task_id}/artifacts/{safe_segment(name)}/{safe_segment(item.filename)}"
+    # safe_segment maps "a/b" and "a_b" to the same text: the digest keeps their blobs apart.
+    name_digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    folder = f"{safe_segment(name)[:100]}-{name_digest}"
+    key = f"{task_id}/artifacts/{folder}/{safe_segment(item.filename)}"
     digest = hashlib.sha256()
     if item.source is not None:
         with item.source.open("rb") as f:

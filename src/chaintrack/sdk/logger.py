@@ -38,6 +38,24 @@ def _number(argument: str, value: Any) -> float:
     return float(value)
 
 
+# Iterations are stored as 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT).
+_ITER_MIN, _ITER_MAX = -(2**63), 2**63 - 1
+
+
+def _iteration(value: Any) -> int:
+    """A whole number that fits the store. 2.0 is 2; 2.5 is an error, not silently 2."""
+    if type(value) is int:
+        whole: int = value
+    else:
+        number = _number("iteration", value)
+        if not number.is_integer():
+            raise invalid("iteration", value, "a whole number")
+        whole = int(number)
+    if not _ITER_MIN <= whole <= _ITER_MAX:
+        raise invalid("iteration", value, "a whole number between -2**63 and 2**63-1")
+    return whole
+
+
 class Logger:
     """Reports of one task. Every method returns at once; the writer thread stores the data."""
 
@@ -69,8 +87,8 @@ class Logger:
         w = self._writer
         if type(value) is not float:
             value = _number("value", value)
-        if type(iteration) is not int:
-            iteration = int(_number("iteration", iteration))
+        if type(iteration) is not int or not _ITER_MIN <= iteration <= _ITER_MAX:
+            iteration = _iteration(iteration)
         w.put((
             spool.EVENT,
             (self._task_id, w.wid, next(w.seq), SCALAR, _time(), str(title), str(series),
@@ -118,7 +136,7 @@ class Logger:
         table = to_table(table_plot, csv)
         if extra_layout:
             table["layout"] = extra_layout
-        self._event(TABLE, str(title), str(series), int(_number("iteration", iteration)),
+        self._event(TABLE, str(title), str(series), _iteration(iteration),
                     data=json.dumps(table))  # fmt: skip
 
     def report_media(
@@ -139,7 +157,7 @@ class Logger:
             raise InvalidArgumentError(
                 "report_media needs exactly one of local_path=, stream= or url="
             )
-        iteration = int(_number("iteration", iteration))
+        iteration = _iteration(iteration)
         ext = (file_extension or "").lstrip(".")
         data: dict[str, Any] = {}
         if url is not None:
