@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -253,3 +254,50 @@ def test_demo_stores_a_task(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", task_id)
     assert code == 0
     assert "Table Session Analysis / sdk tour (6 rows)" in out
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://app:s3cret@db.internal:5432/tasks", "postgresql://app:***@db.internal:5432/tasks"),
+        ("postgresql+psycopg://app:p%40ss@db/tasks", "postgresql+psycopg://app:***@db/tasks"),
+        ("https://token@tracking.example.com/", "https://***@tracking.example.com/"),
+        ("sqlite:////home/me/.chaintrack/chaintrack.db", "sqlite:////home/me/.chaintrack/chaintrack.db"),
+    ],
+)  # fmt: skip
+def test_the_tracking_uri_is_shown_without_secrets(uri: str, shown: str) -> None:
+    assert cli._display_uri(uri) == shown
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("psycopg") is not None, reason="needs psycopg to be missing"
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="store/sql.py: a postgresql:// URI without psycopg installed raises a bare "
+    "ModuleNotFoundError (a traceback from the CLI) instead of MissingDependencyError naming "
+    "pip install 'chaintrack[postgres]'",
+)
+def test_a_missing_postgres_driver_names_the_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", "postgresql://app:s3cret@127.0.0.1:1/tasks")
+    code, _, err = run(capsys, "tasks")
+    assert code == 1
+    assert "chaintrack[postgres]" in err
+    assert "s3cret" not in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="store/__init__.py: the 'unknown scheme' ConfigurationError repeats the whole "
+    "tracking URI, password included, on stderr",
+)
+def test_an_unusable_tracking_uri_does_not_print_its_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", "http://app:s3cret@127.0.0.1:1/")
+    code, _, err = run(capsys, "tasks")
+    assert code == 1
+    assert err.startswith("chaintrack: error:")
+    assert "s3cret" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,21 @@ def _printable(value: Any, keep_newlines: bool = False) -> str:
     return "".join(
         ch if ch.isprintable() or (keep_newlines and ch == "\n") else " " for ch in str(value)
     )
+
+
+def _display_uri(uri: str) -> str:
+    """The tracking URI without secrets: ``postgresql://user:***@host/db``, ``https://***@host``
+    (a user name alone in an http URL is usually a token)."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/@]*)@", uri)
+    if match is None:
+        return uri
+    scheme, userinfo = match.groups()
+    user, has_password, _ = userinfo.partition(":")
+    if scheme.lower() in ("http", "https"):
+        hidden = "***"
+    else:
+        hidden = f"{user}:***" if has_password else user
+    return f"{scheme}://{hidden}@{uri[match.end() :]}"
 
 
 def _count(minimum: int) -> Any:
@@ -77,7 +93,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         limit=args.limit,
     )
     if not tasks:
-        print(f"No tasks in {config.tracking_uri()} match.")
+        print(f"No tasks in {_display_uri(config.tracking_uri())} match.")
         return 0
     rows = []
     for task in tasks:

@@ -37,7 +37,11 @@ def test_output_model_with_config_text_and_weights(task: Task, tmp_path: Path) -
 
 
 def test_output_model_with_config_dict(task: Task) -> None:
-    OutputModel(task=task, name="retriever", config_dict={"k": 4, "fetch_k": 20}, tags=["v1"])
+    model = OutputModel(
+        task=task, name="retriever", config_dict={"k": 4, "fetch_k": 20}, tags=["v1"]
+    )
+    assert model.config_dict == {"k": 4, "fetch_k": 20}
+    assert (model.tags, model.framework, model.url) == (["v1"], "", "")
     stored = task.models["output"]["retriever"]
     assert json.loads(stored.config_text) == {"k": 4, "fetch_k": 20}
     assert stored.config_dict == {"k": 4, "fetch_k": 20}

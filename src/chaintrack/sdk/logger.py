@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, invalid
 from chaintrack.sdk import spool
 from chaintrack.sdk.console import original_stdout
@@ -192,5 +193,6 @@ class Logger:
         self._event(MEDIA, str(title), str(series), iteration, data=json.dumps(data))
 
     def flush(self) -> bool:
-        """Wait until everything reported so far is in the store."""
-        return self._writer.flush()
+        """Wait until everything reported so far is in the store (False after
+        CHAINTRACK_DRAIN_TIMEOUT seconds: a stuck store must not hang the application)."""
+        return self._writer.flush(config.drain_timeout())

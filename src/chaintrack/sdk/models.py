@@ -108,6 +108,17 @@ class OutputModel:
     id = property(lambda self: self._record.id)
     name = property(lambda self: self._record.name)
     config_text = property(lambda self: self._record.config_text)
+    framework = property(lambda self: self._record.framework)
+
+    @property
+    def config_dict(self) -> dict[str, Any]:
+        """The configuration parsed as JSON (ClearML's ``OutputModel.config_dict``)."""
+        return Model(self._record, self.task._blobs).config_dict
+
+    @property
+    def tags(self) -> list[str]:
+        tags: list[str] = json.loads(self._record.tags)
+        return tags
 
     @property
     def url(self) -> str:

@@ -149,8 +149,9 @@ class TaskReads:
 
 
 def _scalar_value(value: float | None) -> float:
-    # SQLite stores a NaN REAL as NULL; every scalar event has a value, so NULL means NaN
-    # (before this, a NaN loss came back as None and a NaN single value as 0.0).
+    # Every scalar event has a value, so a missing one can only be a NaN that a store kept as
+    # NULL (SQLite does; stores written before the store marked NaN read back that way).
+    # Without this a NaN loss came back as None and a NaN single value as 0.0.
     return math.nan if value is None else float(value)
 
 

@@ -431,7 +431,7 @@ class Task(TaskReads):
         )
         self._writer.put((spool.ARTIFACT, record))
         if wait_on_upload:
-            self._writer.flush()
+            self._writer.flush(config.drain_timeout())
         return True
 
     def _put_model(self, record: ModelRecord) -> None:
