@@ -7,6 +7,7 @@ import logging
 import math
 import sqlite3
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -136,6 +137,30 @@ def test_an_iteration_that_does_not_fit_the_store_is_refused_at_the_call(
     logger.report_scalar("loss", "train", 2.0, np.float64(3.0))  # type: ignore[arg-type]
     assert task.get_reported_scalars()["loss"]["train"]["x"] == [2**63 - 1, 3]
     assert "could not be written" not in caplog.text
+
+
+def test_reports_from_many_threads_are_all_stored(task: Task, logger: Logger) -> None:
+    def report(series: str) -> None:
+        for i in range(250):
+            logger.report_scalar("load", series, float(i), i)
+
+    threads = [threading.Thread(target=report, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    scalars = task.get_reported_scalars()["load"]
+    assert sorted(scalars) == ["t0", "t1", "t2", "t3"]
+    for points in scalars.values():
+        assert points == {"x": list(range(250)), "y": [float(i) for i in range(250)]}
+
+
+def test_reports_after_close_are_stored_and_the_status_stays(task: Task, logger: Logger) -> None:
+    task.close()
+    logger.report_scalar("late", "s", 1.0, 0)
+    loaded = Task.get_task(task_id=task.id)
+    assert loaded.get_reported_scalars() == {"late": {"s": {"x": [0], "y": [1.0]}}}
+    assert loaded.get_status() == "completed"
 
 
 # -- single values ------------------------------------------------------------------------
