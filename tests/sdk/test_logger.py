@@ -102,12 +102,12 @@ def test_nan_and_infinite_scalars_come_back(task: Task, logger: Logger) -> None:
     assert task.get_last_scalar_metrics()["loss"]["train"]["last"] == math.inf
 
 
-@pytest.mark.parametrize("value", ["abc", None, [1.0], {"v": 1}, object()])
+@pytest.mark.parametrize("value", ["abc", None, [1.0], {"v": 1}, object(), 10**400])
 def test_report_scalar_with_a_non_number_names_the_value(logger: Logger, value: object) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         logger.report_scalar("loss", "train", value, iteration=0)  # type: ignore[arg-type]
     message = str(info.value)
-    assert message.startswith(f"value={value!r}")
+    assert message.startswith(f"value={value!r}"[:50])
     assert "a number" in message
 
 
@@ -270,6 +270,23 @@ def test_report_table_rejects_malformed_rows(logger: Logger) -> None:
         logger.report_table("t", "s")
     with pytest.raises(InvalidArgumentError, match=r"url=.*not supported"):
         logger.report_table("t", "s", url="https://example.com/t.csv")
+
+
+def test_report_table_reads_utf8_csv_with_a_bom_and_refuses_other_encodings(
+    task: Task, logger: Logger, tmp_path: Path
+) -> None:
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("\ufeffname,city\nZoë,Zürich\n".encode())
+    logger.report_table("t", "excel", csv=excel)
+    assert task.get_reported_tables()["t"]["excel"].to_dict("records") == [
+        {"name": "Zoë", "city": "Zürich"}
+    ]
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("name\nZoë\n".encode("latin-1"))
+    with pytest.raises(InvalidArgumentError) as info:
+        logger.report_table("t", "latin1", csv=latin1)
+    assert f"csv={str(latin1)!r}" in str(info.value)
+    assert "UTF-8" in str(info.value)
 
 
 def test_report_table_with_a_missing_csv_names_the_path(logger: Logger, tmp_path: Path) -> None:

@@ -31,12 +31,13 @@ _time = time.time
 
 
 def _number(argument: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise invalid(argument, value, "a number (int or float)") from None
-    return float(value)
+    """float(value), as ClearML converts it; an error naming the argument when it cannot."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise invalid(argument, value, "a number (int or float)") from None
+    except OverflowError:  # an int beyond the float range
+        raise invalid(argument, value, "a number within the float range") from None
 
 
 # Iterations are stored as 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT).

@@ -72,8 +72,11 @@ def _from_rows(rows: Sequence[Any], argument: str) -> dict[str, Any]:
 def _from_csv(path: Path, argument: str) -> dict[str, Any]:
     if not path.is_file():
         raise invalid(argument, str(path), "the path of an existing CSV file")
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM is not a cell
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as exc:
+        raise invalid(argument, str(path), f"a CSV file in UTF-8 ({exc.reason})") from None
     return _from_rows(rows, argument)
 
 
