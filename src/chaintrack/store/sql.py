@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -249,6 +249,10 @@ class SqlStore:
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "postgresql":
+            # Imported here: the PostgreSQL dialect (and asyncio, which it pulls in) adds ~30 ms
+            # to the first Task.init of every process that uses the embedded store.
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
         return sqlite.insert(table)
 
