@@ -169,4 +169,3 @@ def render_markdown() -> str:
         default = f"`{s.default}`" if s.default else "(empty)"
         lines.append(f"| `{s.name}` | {default} | {s.doc} |")
     return "\n".join(lines) + "\n"
-

@@ -5,6 +5,7 @@ When one of these tests fails, the schema and the migrations have drifted apart:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def test_the_comparison_does_catch_a_drift(tmp_path: Path) -> None:
     """Guard against a vacuous comparison: a database missing a column is reported."""
     path = tmp_path / "drifted.db"
     SqlStore(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("ALTER TABLE tasks DROP COLUMN comment")
     engine = create_engine(f"sqlite:///{path}")
     diff = _differences(engine)
@@ -91,7 +92,7 @@ def test_migrations_run_with_alembic_alone_and_stamp_the_head(tmp_path: Path) ->
 def test_a_new_store_is_created_at_the_head_revision_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     SqlStore(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (schema.HEAD_REVISION,)
         ]

@@ -3,6 +3,8 @@ and write -> read round trips of events (Hypothesis)."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from chaintrack import Task, config
 from chaintrack.errors import (
     ConfigurationError,
+    MissingDependencyError,
     StoreCorruptError,
     StoreError,
     StoreVersionError,
@@ -57,7 +60,7 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 
 def counts(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
 
@@ -117,7 +120,7 @@ def test_default_store_is_sqlite_in_wal_mode_under_chaintrack_home(chaintrack_ho
     assert store.path.is_file()
     assert isinstance(store.blobs, LocalBlobStore)
     assert store.blobs.root == (chaintrack_home / "files").resolve()
-    with sqlite3.connect(store.path) as conn:
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert open_store() is store  # one store object per URI and process
 
@@ -153,6 +156,30 @@ def test_unusable_tracking_uris_are_refused_with_the_fix(
     with pytest.raises(error) as info:
         open_store()
     assert "sqlite:///" in str(info.value)  # the message shows a URI that works
+
+
+def test_an_unknown_scheme_error_does_not_show_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", "mysql://app:s3cret@db.example/tasks")
+    with pytest.raises(ConfigurationError) as info:
+        open_store()
+    assert "s3cret" not in str(info.value)
+    assert "mysql://app:***@db.example/tasks" in str(info.value)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("psycopg") is not None, reason="needs psycopg to be missing"
+)
+def test_a_postgresql_uri_without_the_driver_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_TRACKING_URI", "postgresql://app:s3cret@127.0.0.1:1/tasks")
+    with pytest.raises(MissingDependencyError) as info:
+        open_store()
+    assert "pip install 'chaintrack[postgres]'" in str(info.value)
+    assert "'psycopg'" in str(info.value)  # the [postgres] extra's driver, not psycopg2
+    assert "s3cret" not in str(info.value)
 
 
 def test_store_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
@@ -267,13 +294,13 @@ def _text_file(path: Path) -> None:
 
 
 def _unrelated_tables(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
 
 
 def _other_alembic_app(path: Path) -> None:
     """Another application's database, also managed with Alembic."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
         conn.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
@@ -281,13 +308,13 @@ def _other_alembic_app(path: Path) -> None:
 
 def _lost_revision(path: Path) -> None:
     SqlStore(sqlite_uri(path)).close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("DELETE FROM alembic_version")
 
 
 def _dropped_table(path: Path) -> None:
     SqlStore(sqlite_uri(path)).close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("DROP TABLE events")
 
 
@@ -311,7 +338,7 @@ CORRUPT: dict[str, Callable[[Path], None]] = {
 
 def _newer(path: Path) -> None:
     SqlStore(sqlite_uri(path)).close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE alembic_version SET version_num = '0099'")
         conn.execute("CREATE TABLE spans (id TEXT)")  # what a newer version might add
 

@@ -6,7 +6,12 @@
 - SIGTERM: open tasks end ``stopped``, the queue is drained, then the signal's previous
   behaviour runs (the default one ends the process with the signal's exit status);
 - a forked child (``multiprocessing`` or ``os.fork``) keeps reporting to the parent's tasks and
-  drains its own queue at exit, but never changes their status: the parent owns them.
+  drains its own queue at exit, but never changes their status: the parent owns them. A child
+  that ends with ``os._exit()`` skips every exit hook: call ``task.flush(wait_for_uploads=True)``
+  first (``multiprocessing`` children are drained by its own finalizers).
+
+At exit and on SIGTERM, closing the tasks and draining the queue share one budget of
+``CHAINTRACK_DRAIN_TIMEOUT`` seconds (see ``writer.begin_exit``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import traceback
 from types import FrameType, TracebackType
 from typing import Any
 
-from chaintrack import config
 from chaintrack.sdk import writer
 
 _installed_pid: int | None = None
@@ -46,6 +50,10 @@ def _excepthook(
             text = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip("\n")
             task.get_logger().report_text(text, level=logging.ERROR, print_console=False)
             reason = f"{exc_type.__name__}: {exc}"[:1000]
+            if not _interactive():
+                # The process ends after this hook: marking the task and the exit drain share
+                # one CHAINTRACK_DRAIN_TIMEOUT.
+                writer.begin_exit()
             if issubclass(exc_type, KeyboardInterrupt):
                 task.mark_stopped(status_message="KeyboardInterrupt")
             else:
@@ -56,7 +64,13 @@ def _excepthook(
     hook(exc_type, exc, tb)
 
 
+def _interactive() -> bool:
+    """In a REPL an uncaught exception does not end the process."""
+    return hasattr(sys, "ps1") or bool(sys.flags.interactive)
+
+
 def _at_exit() -> None:
+    writer.begin_exit()
     if _installed_pid != os.getpid():
         writer.drain_all()
         return
@@ -69,15 +83,19 @@ def _at_exit() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    writer.begin_exit()
     if os.getpid() == _installed_pid:
         for task in _open_tasks():
             try:
                 task.mark_stopped(status_message="SIGTERM")
             except Exception as error:
                 logging.getLogger("chaintrack").warning("chaintrack: on SIGTERM: %s", error)
-    writer.drain_all(config.drain_timeout())
+    writer.drain_all()
     previous = _previous_sigterm
     if callable(previous):
+        # The application's own handler may keep the process running (or exit later through
+        # atexit, which sets a new budget): later flushes must not inherit this deadline.
+        writer.end_exit()
         previous(signum, frame)
         return
     if previous == signal.SIG_IGN:
@@ -86,12 +104,13 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _drain_in_child() -> None:
-    # multiprocessing's forked children end with os._exit(), which skips atexit; its own
-    # finalizers still run, so the child's queue is drained there.
+def _close_at_multiprocessing_exit() -> None:
+    # A multiprocessing child started with fork ends with os._exit(), which skips atexit; its
+    # finalizers still run (those registered after the child started: it clears the rest).
+    mp_process = sys.modules.get("multiprocessing.process")
     mp_util = sys.modules.get("multiprocessing.util")
-    if mp_util is not None:
-        mp_util.Finalize(None, writer.drain_all, exitpriority=100)
+    if mp_process is not None and mp_util is not None and mp_process.parent_process():
+        mp_util.Finalize(None, _at_exit, exitpriority=20)
 
 
 def install() -> None:
@@ -103,7 +122,7 @@ def install() -> None:
     _installed_pid = os.getpid()
     if first:
         atexit.register(_at_exit)
-        os.register_at_fork(after_in_child=_drain_in_child)
+    _close_at_multiprocessing_exit()
     if sys.excepthook is not _excepthook:
         _previous_excepthook = sys.excepthook
         sys.excepthook = _excepthook

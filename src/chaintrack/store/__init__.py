@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 from chaintrack import config
@@ -23,9 +24,18 @@ def _create(uri: str) -> Store:
 
         return SqlStore(uri)
     raise ConfigurationError(
-        f"tracking URI {uri!r} has an unknown scheme {scheme!r}; use sqlite:///path/to/file.db "
-        "or leave CHAINTRACK_TRACKING_URI unset for the embedded store under CHAINTRACK_HOME."
+        f"tracking URI {redact(uri)!r} has an unknown scheme {scheme!r}; use "
+        "sqlite:///path/to/file.db or postgresql://user:password@host/database, or leave "
+        "CHAINTRACK_TRACKING_URI unset for the embedded store under CHAINTRACK_HOME."
     )
+
+
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with its password (``scheme://user:password@host``) shown as ``***``."""
+    return _PASSWORD.sub(r"\1:***@", uri)
 
 
 def open_store(uri: str | None = None) -> Store:

@@ -50,6 +50,12 @@ def _is_locked(exc: DBAPIError) -> bool:
 
 
 def _unreadable(engine: Engine, exc: DBAPIError) -> StoreError:
+    if engine.dialect.name != "sqlite":
+        return StoreError(
+            f"cannot use the store at {_where(engine)}: {exc.orig}. Check that the database "
+            "server is running and that CHAINTRACK_TRACKING_URI names it, with the right user "
+            "and password."
+        )
     if _is_locked(exc):
         return StoreError(
             f"the store at {_where(engine)} stayed locked by another process: {exc.orig}. "

@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from chaintrack.errors import StoreError, TaskNotFoundError
+from chaintrack import config
+from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
 from chaintrack.store import migrate
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.records import (
@@ -162,9 +163,18 @@ class SqlStore:
             default_blobs = path.parent / "files"
         else:
             self.path = None
-            engine = create_engine(uri, pool_pre_ping=True)
+            if url.drivername == "postgresql":
+                # The [postgres] extra installs psycopg (3); SQLAlchemy's default is psycopg2.
+                url = url.set(drivername="postgresql+psycopg")
+            try:
+                engine = create_engine(url, pool_pre_ping=True)
+            except ModuleNotFoundError as exc:
+                raise missing_dependency(
+                    exc.name or "psycopg", "postgres", f"The tracking URI {self.display_uri}"
+                ) from None
             self._write_engine = self._read_engine = engine
-            default_blobs = Path.home() / ".chaintrack" / "files"
+            # Artifacts of a database store stay on this machine, under CHAINTRACK_HOME.
+            default_blobs = config.home() / "files"
         self.blobs = LocalBlobStore(blob_root or default_blobs)
         with self._schema_lock():
             if self.path is not None:
@@ -249,8 +259,8 @@ class SqlStore:
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "postgresql":
-            # Imported here: the PostgreSQL dialect (and asyncio, which it pulls in) adds ~30 ms
-            # to the first Task.init of every process that uses the embedded store.
+            # Imported here: importing the PostgreSQL dialect adds ~30 ms to the first Task.init
+            # of every process that uses the embedded store.
             from sqlalchemy.dialects import postgresql
 
             return postgresql.insert(table)
