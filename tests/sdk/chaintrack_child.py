@@ -91,8 +91,10 @@ def graceful() -> None:
 
 
 def threads(n_threads: str, per_thread: str, name: str) -> None:
-    """``n_threads`` threads of this process each report ``per_thread`` scalars."""
+    """``n_threads`` threads of this process each report ``per_thread`` scalars, starting when
+    a line arrives on stdin (so that several such processes log at the same time)."""
     logger = start(name).get_logger()
+    sys.stdin.readline()
     go = threading.Barrier(int(n_threads))
 
     def work(t: int) -> None:

@@ -75,6 +75,9 @@ class Writer:
         self._spool_file: TextIO | None = None
         self._spilled = 0
         self._stop = False
+        # Held by the thread while it uses the store: os.fork() waits for it (see _before_fork),
+        # so a child never inherits a SQLite connection in the middle of a transaction.
+        self._io_lock = threading.Lock()
         # The batch the thread is writing: spilled by shutdown() if the store hangs.
         self._inflight: list[spool.Item] = []
         self.written = 0
@@ -215,7 +218,8 @@ class Writer:
 
     def _run(self) -> None:
         _block_process_signals()
-        self._guarded(self._recover_orphans)
+        with self._io_lock:
+            self._guarded(self._recover_orphans)
         while True:
             items: list[spool.Item] = []
             barriers: list[threading.Event] = []
@@ -230,10 +234,12 @@ class Writer:
                     items.append(item)
             if items:
                 self._inflight = items
-                self._guarded(self._write, items)
+                with self._io_lock:
+                    self._guarded(self._write, items)
                 self._inflight = []
             if self._spilled and (barriers or not queue):
-                self._guarded(self._replay, self.spool_path)
+                with self._io_lock:
+                    self._guarded(self._replay, self.spool_path)
             for barrier in barriers:
                 barrier.set()
             if items or barriers:
@@ -460,8 +466,35 @@ def all_writers() -> list[Writer]:
     return list(_writers.values())
 
 
+#: How long os.fork() waits for the writer to finish the write it is doing.
+_FORK_WAIT = 10.0
+_held_for_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    """Fork between writes only, with the store's idle connections closed.
+
+    SQLite keeps the state of its locks in process memory: a child forked while a transaction
+    is open (or with that connection's state) waits for a lock nobody will release. A hung store
+    does not block the fork for longer than _FORK_WAIT.
+    """
+    for writer in list(_writers.values()):
+        if writer._io_lock.acquire(timeout=_FORK_WAIT):
+            _held_for_fork.append(writer._io_lock)
+        hook = getattr(writer.store, "before_fork", None)
+        if hook is not None:
+            with contextlib.suppress(Exception):
+                hook()
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
+
+
 def _after_fork() -> None:
     global _writers_lock, _exit_deadline
+    _held_for_fork.clear()
     _writers_lock = threading.Lock()
     _exit_deadline = None
     for writer in _writers.values():
@@ -476,7 +509,9 @@ def forget_writers() -> None:
     _exit_deadline = None
 
 
-os.register_at_fork(after_in_child=_after_fork)
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork
+)
 
 
 def _drain_at_multiprocessing_exit() -> None:

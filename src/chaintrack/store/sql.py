@@ -224,6 +224,13 @@ class SqlStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def before_fork(self) -> None:
+        """Close idle SQLite connections so that a forked child starts from a clean slate
+        (SQLite's lock state lives in process memory). They reopen on the next use."""
+        if self.path is not None:
+            self._write_engine.dispose()
+            self._read_engine.dispose()
+
     def after_fork(self) -> None:
         """Drop connections inherited from the parent process (they must not be shared)."""
         self._write_engine.dispose(close=False)
