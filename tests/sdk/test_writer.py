@@ -414,6 +414,23 @@ def test_spool_files_of_a_dead_process_are_replayed_by_the_next_writer(suffix: s
     assert [p.name for p in spool_files()] == sorted([alive.name, other.name])
 
 
+def test_damaged_lines_of_an_orphan_spool_file_are_skipped_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = [(spool.EVENT, ("t", 42, i, SCALAR, 1.0, "m", "v", i, 1.0, None, None, None))
+            for i in range(3)]  # fmt: skip
+    lines = [spool.encode(good[0]), '["e"]', '["zz", {}]', "not json", spool.encode(good[1]),
+             "", spool.encode(good[2])[:-7]]  # fmt: skip
+    path = config.spool_dir() / f"{store_key()}-{dead_pid()}-1.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines))  # the last line was cut short by the crash
+    with caplog.at_level(logging.WARNING, logger="chaintrack"):
+        Task.init("writer", "next").close()
+    assert iterations("t") == [0, 1]
+    assert caplog.text.count("skipping a damaged line") == 4
+    assert spool_files() == []
+
+
 def test_a_killed_process_leaves_its_spilled_events_for_the_next_one(
     chaintrack_home: Path,
 ) -> None:

@@ -350,7 +350,7 @@ class Writer:
                     continue
                 try:
                     chunk.append(spool.decode(line))
-                except (ValueError, KeyError, TypeError):
+                except Exception:  # a line cut short by a crash, or not a queue item at all
                     log.warning("chaintrack: skipping a damaged line in spool file %s", path)
                     continue
                 if len(chunk) >= BATCH_MAX:
