@@ -115,7 +115,8 @@ def test_a_file_is_copied_into_the_store(
 ) -> None:
     source = tmp_path / "eval results.jsonl"
     source.write_bytes(b'{"q": 1}\n{"q": 2}\n')
-    task.upload_artifact("results", as_path(source))
+    # The writer thread copies the file; wait_on_upload=True returns once it has.
+    task.upload_artifact("results", as_path(source), wait_on_upload=True)
     source.write_bytes(b"changed after upload")
 
     artifact = task.artifacts["results"]

@@ -202,30 +202,38 @@ def test_reports_return_while_the_store_is_blocked_and_are_written_by_the_writer
     assert gate.entered <= 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdk/logger.py: report_media writes the sample's file to the blob store on the "
-    "caller's thread (blobs.put_bytes in Logger.report_media); DESIGN.md says the caller's "
-    "thread only enqueues. Same for Task.upload_artifact (artifacts.store_artifact).",
-)
-def test_report_media_does_not_write_files_on_the_callers_thread(
-    monkeypatch: pytest.MonkeyPatch,
+def test_media_and_artifacts_are_written_to_files_on_the_writer_thread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from chaintrack.store.blobs import LocalBlobStore
 
     threads: list[str] = []
-    original = LocalBlobStore.put_bytes
+    put_bytes, put_file = LocalBlobStore.put_bytes, LocalBlobStore.put_file
 
-    def recording(self: LocalBlobStore, key: str, data: bytes) -> str:
+    def recording_bytes(self: LocalBlobStore, key: str, data: bytes) -> str:
         threads.append(threading.current_thread().name)
-        return original(self, key, data)
+        return put_bytes(self, key, data)
 
-    monkeypatch.setattr(LocalBlobStore, "put_bytes", recording)
+    def recording_file(self: LocalBlobStore, key: str, path: Path) -> str:
+        threads.append(threading.current_thread().name)
+        return put_file(self, key, path)
+
+    monkeypatch.setattr(LocalBlobStore, "put_bytes", recording_bytes)
+    monkeypatch.setattr(LocalBlobStore, "put_file", recording_file)
+    sample = tmp_path / "plot.html"
+    sample.write_text("<p>file</p>")
     task = Task.init("writer", "media")
     task.get_logger().report_media("sample", "html", 0, stream="<p>hi</p>", file_extension="html")
+    task.get_logger().report_media("sample", "file", 0, local_path=sample)
+    task.upload_artifact("data", {"a": 1})
+    task.upload_artifact("file", sample)
     task.close()
-    assert len(Task.get_task(task_id=task.id).get_debug_samples()) == 1
-    assert threads == ["chaintrack-writer"]
+    loaded = Task.get_task(task_id=task.id)
+    samples = loaded.get_debug_samples()
+    assert [Path(s.local_path or "").read_text() for s in samples] == ["<p>hi</p>", "<p>file</p>"]
+    assert loaded.artifacts["data"].get() == {"a": 1}
+    assert Path(loaded.artifacts["file"].get_local_copy()).read_text() == "<p>file</p>"
+    assert threads == ["chaintrack-writer"] * 4
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads Linux's /proc")

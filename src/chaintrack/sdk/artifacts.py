@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaintrack.errors import InvalidArgumentError, unsupported
+from chaintrack.sdk import spool
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import ArtifactRecord
@@ -128,10 +129,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def store_artifact(
+def prepare_artifact(
     blobs: BlobStore, task_id: str, name: str, obj: Any, metadata: dict[str, Any] | None
-) -> ArtifactRecord:
-    """Serialize ``obj``, put its bytes in ``blobs`` and describe it."""
+) -> spool.Item:
+    """Serialize ``obj`` now (a snapshot) and describe the upload the writer thread will do.
+
+    The record's size and sha256 are filled in by the writer from the bytes it stores.
+    """
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(
             f"name={name!r} is not valid: an artifact needs a non-empty name"
@@ -141,29 +145,19 @@ def store_artifact(
     name_digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     folder = f"{safe_segment(name)[:100]}-{name_digest}"
     key = f"{task_id}/artifacts/{folder}/{safe_segment(item.filename)}"
-    digest = hashlib.sha256()
-    if item.source is not None:
-        with item.source.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        size = item.source.stat().st_size
-        uri = blobs.put_file(key, item.source)
-    else:
-        assert item.data is not None
-        digest.update(item.data)
-        size = len(item.data)
-        uri = blobs.put_bytes(key, item.data)
-    return ArtifactRecord(
+    record = ArtifactRecord(
         task_id=task_id,
         name=name,
         type=item.type,
-        uri=uri,
-        content_size=size,
-        hash=digest.hexdigest(),
+        uri=blobs.uri_for(key),
+        content_size=0,
+        hash="",
         timestamp=time.time(),
         preview=item.preview[:PREVIEW_CHARS],
         meta=json.dumps(metadata or {}, default=str),
     )
+    source = None if item.source is None else str(item.source.resolve())
+    return (spool.UPLOAD, key, item.data, source, record)
 
 
 class Artifact:

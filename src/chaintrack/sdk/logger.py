@@ -166,24 +166,32 @@ class Logger:
             data["url"] = str(url)
             ext = ext or Path(str(url).split("?")[0]).suffix.lstrip(".")
         else:
+            content: bytes | None = None
+            source: str | None = None
             if local_path is not None:
                 path = Path(local_path).expanduser()
                 if not path.is_file():
                     raise invalid("local_path", str(local_path), "the path of an existing file")
-                content = path.read_bytes()
+                if delete_after_upload:
+                    content = path.read_bytes()  # the file goes away now: keep its bytes
+                else:
+                    source = str(path.resolve())  # the writer thread copies it
+                size = path.stat().st_size
                 ext = ext or path.suffix.lstrip(".")
                 filename = path.name
             else:
                 raw: Any = stream if isinstance(stream, (str, bytes)) else stream.read()  # type: ignore[union-attr]
                 content = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+                size = len(content)
                 filename = f"sample.{ext or 'bin'}"
             key = (
                 f"{self._task_id}/media/{safe_segment(title)}/{safe_segment(series)}/"
                 f"{iteration:08d}-{next(self._writer.seq)}-{safe_segment(filename)}"
             )
-            data["uri"] = self._task._blobs.put_bytes(key, content)
+            data["uri"] = self._task._blobs.uri_for(key)
+            self._writer.put((spool.UPLOAD, key, content, source, None))
             data["filename"] = filename
-            data["size"] = len(content)
+            data["size"] = size
             if delete_after_upload and local_path is not None:
                 Path(local_path).unlink(missing_ok=True)
         mime = mimetypes.types_map.get("." + ext.lower(), "application/octet-stream")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -23,6 +24,13 @@ CONFIGURATION = "c"
 ARTIFACT = "a"
 MODEL = "m"
 BARRIER = "b"
+#: (UPLOAD, blob key, bytes or None, source file path or None, ArtifactRecord or None): a file
+#: the writer puts in the blob store; with a record, it then stores the artifact's row, with the
+#: size and sha256 of what it uploaded.
+UPLOAD = "f"
+#: (CALL, function): the writer runs ``function()`` on its thread and writes the items it
+#: returns. Never spilled (a function cannot be); it is for work done per LLM call or less often.
+CALL = "x"
 
 Item = tuple[Any, ...]
 
@@ -44,6 +52,10 @@ def encode(item: Item) -> str:
         return json.dumps([tag, item[1], item[2]])
     if tag in _RECORD_TYPES:
         return json.dumps([tag, dict(item[1].__dict__)])
+    if tag == UPLOAD:
+        data = None if item[2] is None else base64.b64encode(item[2]).decode("ascii")
+        record = None if item[4] is None else dict(item[4].__dict__)
+        return json.dumps([tag, item[1], data, item[3], record])
     raise ValueError(f"queue item {tag!r} cannot be spilled")
 
 
@@ -55,4 +67,8 @@ def decode(line: str) -> Item:
         return (tag, row)
     if tag == TASK_UPDATE:
         return (tag, data[1], data[2])
+    if tag == UPLOAD:
+        payload = None if data[2] is None else base64.b64decode(data[2])
+        record = None if data[4] is None else ArtifactRecord(**data[4])
+        return (tag, data[1], payload, data[3], record)
     return (tag, _RECORD_TYPES[tag](**data[1]))

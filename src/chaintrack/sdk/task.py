@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
 from chaintrack.sdk import params, spool
-from chaintrack.sdk.artifacts import Artifact, looks_like_path, store_artifact
+from chaintrack.sdk.artifacts import Artifact, looks_like_path, prepare_artifact
 from chaintrack.sdk.console import ConsoleCapture
 from chaintrack.sdk.environment import (
     capture_packages,
@@ -426,10 +426,10 @@ class Task(TaskReads):
         **_: Any,
     ) -> bool:
         """Store an object or a file with the task; see ``task.artifacts[name]``."""
-        record = store_artifact(
+        upload = prepare_artifact(
             self._blobs, self.id, name, artifact_object, dict(metadata) if metadata else None
         )
-        self._writer.put((spool.ARTIFACT, record))
+        self._writer.put(upload)
         if wait_on_upload:
             self._writer.flush(config.drain_timeout())
         return True

@@ -16,6 +16,7 @@ timestamps when read, but task updates are applied in the order they arrive.)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -26,15 +27,15 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from chaintrack import config
 from chaintrack.sdk import spool
 from chaintrack.store import redact
-from chaintrack.store.base import Store
-from chaintrack.store.records import WriteBatch
+from chaintrack.store.base import BlobStore, Store
+from chaintrack.store.records import ArtifactRecord, WriteBatch
 
 log = logging.getLogger("chaintrack")
 
@@ -123,6 +124,16 @@ class Writer:
         self._wake.set()
         return done.wait(timeout)
 
+    def call_soon(self, function: Callable[[], Iterable[spool.Item]]) -> None:
+        """Run ``function`` on the writer thread, in order with the items put before it, and
+        write the items it returns. Its errors are logged, never raised."""
+        if self._thread is None:
+            self._start()
+        self._queue.append((spool.CALL, function))
+        if self._idle:
+            self._idle = False
+            self._wake.set()
+
     def pending(self) -> int:
         return len(self._queue) + self._spilled
 
@@ -210,6 +221,8 @@ class Writer:
                 item = self._queue.popleft()
                 if item[0] == spool.BARRIER:
                     item[1].set()
+                elif item[0] == spool.CALL:
+                    taken.extend(_call(item[1]))
                 else:
                     taken.append(item)
         return taken
@@ -230,6 +243,8 @@ class Writer:
                 item = queue.popleft()
                 if item[0] == spool.BARRIER:
                     barriers.append(item[1])
+                elif item[0] == spool.CALL:
+                    items.extend(_call(item[1]))
                 else:
                     items.append(item)
             if items:
@@ -290,7 +305,25 @@ class Writer:
             batch.task_updates.append((task_id, {"last_update": ts}))
         return batch
 
+    def _upload(self, items: list[spool.Item]) -> list[spool.Item]:
+        """Put the batch's files in the blob store; artifacts become rows to write."""
+        result: list[spool.Item] = []
+        for item in items:
+            if item[0] != spool.UPLOAD:
+                result.append(item)
+                continue
+            try:
+                record = upload(self.store.blobs, item)
+            except Exception as exc:
+                self._save_failed([item], exc)
+                continue
+            if record is not None:
+                result.append((spool.ARTIFACT, record))
+        return result
+
     def _write(self, items: list[spool.Item]) -> None:
+        if any(item[0] == spool.UPLOAD for item in items):
+            items = self._upload(items)
         for attempt in range(_RETRIES):
             try:
                 self.store.write(self._build(items))
@@ -319,17 +352,20 @@ class Writer:
                 failed.append(item)
                 error = exc
         if failed:
-            self.failed_total += len(failed)
-            path = self.failed_path
-            self._spool_dir.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as f:
-                f.writelines(spool.encode(i) + "\n" for i in failed)
-            log.error(
-                "chaintrack: %d events could not be written (%s) and were saved to %s.",
-                len(failed),
-                error,
-                path,
-            )
+            self._save_failed(failed, error)
+
+    def _save_failed(self, failed: list[spool.Item], error: Exception | None) -> None:
+        self.failed_total += len(failed)
+        path = self.failed_path
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.writelines(spool.encode(i) + "\n" for i in failed)
+        log.error(
+            "chaintrack: %d events could not be written (%s) and were saved to %s.",
+            len(failed),
+            error,
+            path,
+        )
 
     def _replay(self, path: Path) -> None:
         """Write a spool file's items to the store, then delete it."""
@@ -538,3 +574,32 @@ def drain_all(timeout: float | None = None) -> None:
     deadline = time.monotonic() + budget
     for writer in all_writers():
         writer.shutdown(max(0.0, deadline - time.monotonic()))
+
+
+def _call(function: Callable[[], Iterable[spool.Item]]) -> list[spool.Item]:
+    try:
+        return list(function() or ())
+    except Exception:
+        log.exception("chaintrack: work handed to the background writer failed")
+        return []
+
+
+def upload(blobs: BlobStore, item: spool.Item) -> ArtifactRecord | None:
+    """Carry out an UPLOAD item; the artifact record (if any) gets the uploaded size and hash."""
+    key, data, source = item[1], item[2], item[3]
+    record: ArtifactRecord | None = item[4]
+    if source is not None:
+        digest = hashlib.sha256()
+        size = 0
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        blobs.put_file(key, Path(source))
+    else:
+        digest = hashlib.sha256(data)
+        size = len(data)
+        blobs.put_bytes(key, data)
+    if record is None:
+        return None
+    return dataclasses.replace(record, content_size=size, hash=digest.hexdigest())

@@ -21,6 +21,10 @@ from chaintrack.store.records import (
 class BlobStore(Protocol):
     """Where artifact, model and media files live. Keys are relative, '/'-separated paths."""
 
+    def uri_for(self, key: str) -> str:
+        """The URI the blob at ``key`` has once put; computed without I/O."""
+        ...
+
     def put_bytes(self, key: str, data: bytes) -> str:
         """Store ``data`` under ``key``; return the blob's URI."""
         ...

@@ -27,13 +27,12 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
 
-    def _path_for(self, key: str) -> Path:
-        """The file for ``key``; InvalidArgumentError when the key could leave the folder.
+    def uri_for(self, key: str) -> str:
+        """The URI ``key`` will have once put, without touching the disk (the caller's thread
+        uses it); the key is checked again, symbolic links included, when it is put."""
+        return (self.root / "/".join(self._parts(key))).as_uri()
 
-        Refused: absolute keys (``/x``, ``\\x``, ``C:x``: a mature store never re-roots them
-        silently), ``.`` and ``..`` segments, NUL bytes, and keys that resolve outside the
-        folder through a symbolic link. Empty segments (``a//b``) are ignored.
-        """
+    def _parts(self, key: str) -> list[str]:
         normal = key.replace("\\", "/")
         parts = [p for p in normal.split("/") if p]
         if (
@@ -44,7 +43,16 @@ class LocalBlobStore:
             or any(p in (".", "..") for p in parts)
         ):
             raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
-        path = self.root.joinpath(*parts).resolve()
+        return parts
+
+    def _path_for(self, key: str) -> Path:
+        """The file for ``key``; InvalidArgumentError when the key could leave the folder.
+
+        Refused: absolute keys (``/x``, ``\\x``, ``C:x``: a mature store never re-roots them
+        silently), ``.`` and ``..`` segments, NUL bytes, and keys that resolve outside the
+        folder through a symbolic link. Empty segments (``a//b``) are ignored.
+        """
+        path = self.root.joinpath(*self._parts(key)).resolve()
         if not path.is_relative_to(self.root):
             raise InvalidArgumentError(f"blob key {key!r} leaves the store's folder")
         return path
