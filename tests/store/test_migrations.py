@@ -55,13 +55,43 @@ def _differences(engine: Any) -> list[Any]:
         return list(compare_metadata(context, schema.metadata))
 
 
+def _migrated_engine(path: Path) -> Any:
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "head")  # type: ignore[arg-type]
+    return engine
+
+
 def test_the_migrated_schema_matches_schema_metadata(tmp_path: Path) -> None:
-    store = SqlStore(f"sqlite:///{tmp_path / 'migrated.db'}")
-    diff = _differences(store._write_engine)
-    store.close()
+    engine = _migrated_engine(tmp_path / "migrated.db")
+    diff = _differences(engine)
+    engine.dispose()
     assert diff == [], f"the migrations build a schema that differs from schema.py: {diff}" + (
         FIX_DRIFT
     )
+
+
+def _shape(engine: Any) -> dict[str, Any]:
+    """Every table's columns, primary key and indexes, as the database reports them."""
+    found = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
+            found.get_pk_constraint(table)["constrained_columns"],
+            sorted((i["name"], tuple(i["column_names"])) for i in found.get_indexes(table)),
+        )
+        for table in sorted(found.get_table_names())
+    }
+
+
+def test_a_new_store_has_exactly_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    """New stores are created from schema.py (no Alembic import); upgrades use Alembic."""
+    created = SqlStore(f"sqlite:///{tmp_path / 'created.db'}")
+    migrated = _migrated_engine(tmp_path / "migrated.db")
+    assert _shape(created._write_engine) == _shape(migrated), FIX_DRIFT
+    assert migrate.current_revision(created._write_engine) == schema.HEAD_REVISION
+    created.close()
+    migrated.dispose()
 
 
 def test_the_comparison_does_catch_a_drift(tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ from chaintrack.store.records import ArtifactRecord, WriteBatch
 log = logging.getLogger("chaintrack")
 
 BATCH_MAX = 20_000
+#: Spilled items are written to the spool file this many at a time (one JSON line).
+SPILL_BLOCK = 1_000
 _IDLE_WAIT = 0.5
 _RETRIES = 3
 #: How long ``shutdown`` waits for the thread to end once the queue is drained.
@@ -74,6 +76,7 @@ class Writer:
         # of the caller's time (benchmarks/bench_sdk.py). After a fork the child drops the
         # parent's handle without closing it; it opens its own file (its own pid in the name).
         self._spool_file: TextIO | None = None
+        self._overflow: list[spool.Item] = []
         self._spilled = 0
         self._stop = False
         # Held by the thread while it uses the store: os.fork() waits for it (see _before_fork),
@@ -148,22 +151,36 @@ class Writer:
         _drain_at_multiprocessing_exit()
 
     def _spill(self, items: list[spool.Item]) -> None:
-        lines = "".join(spool.encode(i) + "\n" for i in items if i[0] != spool.BARRIER)
+        """Hold ``items`` for the spool file; they are written to it in blocks of SPILL_BLOCK.
+
+        Up to a block of items stays in memory (lost only if the process is killed, like the
+        queue itself); everything is in the file before a replay, a shutdown or a fork.
+        """
         with self._spill_lock:
-            f = self._spool_file
-            if f is None:
-                self._spool_dir.mkdir(parents=True, exist_ok=True)
-                f = self._spool_file = self.spool_path.open("a", encoding="utf-8")
-            f.write(lines)
-            f.flush()  # in the OS's hands before put() returns, as when the file was closed
+            self._overflow.extend(i for i in items if i[0] != spool.BARRIER)
             self._spilled += len(items)
             self.spilled_total += len(items)
+            if len(self._overflow) >= SPILL_BLOCK:
+                self._write_overflow()
         if self._idle:
             self._idle = False
             self._wake.set()
 
+    def _write_overflow(self) -> None:
+        """Append the held items to the spool file (the caller holds ``_spill_lock``)."""
+        if not self._overflow:
+            return
+        f = self._spool_file
+        if f is None:
+            self._spool_dir.mkdir(parents=True, exist_ok=True)
+            f = self._spool_file = self.spool_path.open("a", encoding="utf-8")
+        f.write(spool.encode_block(self._overflow) + "\n")
+        f.flush()  # in the OS's hands, as when the file was closed
+        self._overflow = []
+
     def _close_spool(self) -> None:
         """Close the spool file (the caller holds ``_spill_lock``)."""
+        self._write_overflow()
         if self._spool_file is not None:
             self._spool_file.close()
             self._spool_file = None
@@ -385,7 +402,7 @@ class Writer:
                 if not line.strip():
                     continue
                 try:
-                    chunk.append(spool.decode(line))
+                    chunk.extend(spool.decode_line(line))
                 except Exception:  # a line cut short by a crash, or not a queue item at all
                     log.warning("chaintrack: skipping a damaged line in spool file %s", path)
                     continue

@@ -11,6 +11,10 @@ from chaintrack.errors import ConfigurationError
 from chaintrack.store.base import BlobStore, Store
 from chaintrack.store.records import TaskQuery, TaskRecord, WriteBatch
 
+# Imported with the package rather than on the first Task.init: SQLAlchemy takes ~170 ms to
+# import, and a run should pay it when it imports chaintrack, not inside its first task.
+from chaintrack.store.sql import SqlStore
+
 __all__ = ["BlobStore", "Store", "TaskQuery", "TaskRecord", "WriteBatch", "open_store"]
 
 _lock = threading.Lock()
@@ -20,8 +24,6 @@ _open: dict[str, Store] = {}
 def _create(uri: str) -> Store:
     scheme = uri.split(":", 1)[0].lower()
     if scheme.startswith(("sqlite", "postgresql")):
-        from chaintrack.store.sql import SqlStore
-
         return SqlStore(uri)
     raise ConfigurationError(
         f"tracking URI {redact(uri)!r} has an unknown scheme {scheme!r}; use "

@@ -60,9 +60,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("task_id", sa.String(32), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
         sa.Column("writer", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("ts", sa.Float, nullable=False),
         sa.Column("metric", sa.String(512), nullable=True),
         sa.Column("variant", sa.String(512), nullable=True),
@@ -72,7 +72,6 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=True),
         sa.Column("data", sa.Text, nullable=True),
     )
-    op.create_index("ix_events_task_kind", "events", ["task_id", "kind", "metric", "variant"])
     op.create_table(
         "artifacts",
         sa.Column("task_id", sa.String(32), primary_key=True),
