@@ -256,18 +256,25 @@ class Writer:
             queue = self._queue
             # Up to a barrier: what was put before a flush() must be written (spool included)
             # before the flush returns.
+            uploads = False
             while queue and len(items) < BATCH_MAX and not barriers:
                 item = queue.popleft()
-                if item[0] == spool.BARRIER:
+                tag = item[0]
+                if tag == spool.EVENT:  # the common case first
+                    items.append(item)
+                elif tag == spool.BARRIER:
                     barriers.append(item[1])
-                elif item[0] == spool.CALL:
-                    items.extend(_call(item[1]))
+                elif tag == spool.CALL:
+                    called = _call(item[1])
+                    uploads = uploads or any(i[0] == spool.UPLOAD for i in called)
+                    items.extend(called)
                 else:
+                    uploads = uploads or tag == spool.UPLOAD
                     items.append(item)
             if items:
                 self._inflight = items
                 with self._io_lock:
-                    self._guarded(self._write, items)
+                    self._guarded(self._write, items, uploads)
                 self._inflight = []
             if self._spilled and (barriers or not queue):
                 with self._io_lock:
@@ -338,8 +345,12 @@ class Writer:
                 result.append((spool.ARTIFACT, record))
         return result
 
-    def _write(self, items: list[spool.Item]) -> None:
-        if any(item[0] == spool.UPLOAD for item in items):
+    def _write(self, items: list[spool.Item], uploads: bool | None = None) -> None:
+        """Write ``items`` in one transaction (``uploads``: whether any is an UPLOAD; None
+        means look)."""
+        if uploads is None:
+            uploads = any(item[0] == spool.UPLOAD for item in items)
+        if uploads:
             items = self._upload(items)
         for attempt in range(_RETRIES):
             try:
