@@ -470,12 +470,6 @@ def test_console_lines_go_to_the_task_and_still_reach_the_terminal(
     assert levels["rate limited, retrying"] == logging.ERROR
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdk/console.py: a logging.StreamHandler made before Task.init keeps the original "
-    "sys.stderr, so its lines reach the terminal but not the task's console (ClearML's "
-    "auto_connect_streams captures logging too)",
-)
 def test_logging_configured_before_init_is_captured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHAINTRACK_AUTO_CONNECT_STREAMS", "1")
     handler = logging.StreamHandler(sys.stderr)  # as logging.basicConfig() at program start
@@ -488,6 +482,7 @@ def test_logging_configured_before_init_is_captured(monkeypatch: pytest.MonkeyPa
     finally:
         app_log.removeHandler(handler)
     assert "retrieval took 3 s" in task.get_reported_console_output()
+    assert handler.stream is sys.stderr  # given back at close
 
 
 def test_auto_connect_streams_false_captures_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

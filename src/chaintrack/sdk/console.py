@@ -112,6 +112,7 @@ class ConsoleCapture:
         self._tees: dict[str, _Tee] = {}
         self._installed = False
         self._warned = False
+        self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     @property
     def installed(self) -> bool:
@@ -127,7 +128,20 @@ class ConsoleCapture:
                     tee = _Tee(stream, level, self)
                     self._tees[name] = tee
                     setattr(sys, name, tee)
+            self._redirect_logging_handlers()
             self._installed = True
+
+    def _redirect_logging_handlers(self) -> None:
+        """Point logging handlers made before install (``logging.basicConfig()`` at program
+        start) at the tees too: they hold the original stream, and their lines would reach the
+        terminal but not the task's console."""
+        by_stream = {id(tee.original): tee for tee in self._tees.values()}
+        loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        for logger in loggers:
+            for handler in getattr(logger, "handlers", ()):
+                if type(handler) is logging.StreamHandler and id(handler.stream) in by_stream:
+                    self._handlers.append((handler, handler.stream))
+                    handler.setStream(by_stream[id(handler.stream)])
 
     def uninstall(self) -> None:
         """Restore the streams (unless replaced since) and deliver any buffered partial line."""
@@ -136,6 +150,10 @@ class ConsoleCapture:
                 return
             tees, self._tees = self._tees, {}
             self._installed = False
+            for handler, stream in self._handlers:
+                if any(handler.stream is tee for tee in tees.values()):
+                    handler.setStream(stream)
+            self._handlers = []
             for name, tee in tees.items():
                 # If someone wrapped or replaced us meanwhile, removing our tee would drop
                 # theirs; the tee stays in place but only passes text through.
