@@ -265,8 +265,8 @@ def test_a_full_queue_spills_to_the_spool_and_flush_writes_everything_once(
         logger.report_scalar("loss", "train", float(i), i)
     w = task._writer
     assert w.spilled_total > 4000
-    [spooled] = spool_files("*.jsonl")
-    in_file = [i for line in spooled.read_text().splitlines() for i in spool.decode_line(line)]
+    [spooled] = spool_files("*.spool")
+    in_file = spool.read_file(spooled)
     assert len(in_file) > 4000 - SPILL_BLOCK  # the rest is held until it fills a block
     gate.open()
     assert task.flush(wait_for_uploads=True)
@@ -377,8 +377,8 @@ def test_shutdown_with_a_hung_store_ends_in_time_and_keeps_every_item_in_the_spo
     for item in items[1:]:
         w.put(item)
     w.shutdown(0.2)  # returns although the store hangs (the test would time out otherwise)
-    [spooled] = spool_files("*.jsonl")
-    kept = [i for line in spooled.read_text().splitlines() for i in spool.decode_line(line)]
+    [spooled] = spool_files("*.spool")
+    kept = spool.read_file(spooled)
     assert kept == items  # the in-flight item too, in order
 
 
@@ -436,7 +436,28 @@ def test_damaged_lines_of_an_orphan_spool_file_are_skipped_not_fatal(
     with caplog.at_level(logging.WARNING, logger="chaintrack"):
         Task.init("writer", "next").close()
     assert iterations("t") == [0, 1]
-    assert caplog.text.count("skipping a damaged line") == 4
+    assert caplog.text.count("skipping a damaged part") == 4
+    assert spool_files() == []
+
+
+def test_damaged_blocks_of_an_orphan_spool_file_are_skipped_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def block(first: int, count: int) -> bytes:
+        return spool.pack_block(
+            [(spool.EVENT, ("t", 42, i, SCALAR, 1.0, "m", "v", i, 1.0, None, None, None))
+             for i in range(first, first + count)]
+        )  # fmt: skip
+
+    garbage = (12).to_bytes(4, "little") + b"not marshal!"
+    content = spool.MAGIC + block(0, 3) + garbage + block(3, 2) + block(5, 4)[:-5]
+    path = config.spool_dir() / f"{store_key()}-{dead_pid()}-1.spool"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)  # the last block was cut short by the crash
+    with caplog.at_level(logging.WARNING, logger="chaintrack"):
+        Task.init("writer", "next").close()
+    assert iterations("t") == [0, 1, 2, 3, 4]
+    assert caplog.text.count("skipping a damaged part") == 2
     assert spool_files() == []
 
 
@@ -460,10 +481,8 @@ def test_a_killed_process_leaves_its_spilled_events_for_the_next_one(
         assert child.stdout.readline().strip() == "reported all"
         child.kill()
     assert event_count(task_id) == 1  # only the line flushed before the store hung
-    [spooled] = spool_files("*.jsonl")
-    spilled = [
-        i[1][7] for line in spooled.read_text().splitlines() for i in spool.decode_line(line)
-    ]
+    [spooled] = spool_files("*.spool")
+    spilled = [i[1][7] for i in spool.read_file(spooled)]
     # Not in the file: the in-flight batch, a full queue, and a block still filling in memory.
     assert len(spilled) >= 3000 - 51 - 50 - SPILL_BLOCK
 

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from chaintrack import config
 from chaintrack.sdk import spool
@@ -75,7 +75,7 @@ class Writer:
         # The spool file stays open while items spill: opening it for every item cost ~50 µs
         # of the caller's time (benchmarks/bench_sdk.py). After a fork the child drops the
         # parent's handle without closing it; it opens its own file (its own pid in the name).
-        self._spool_file: TextIO | None = None
+        self._spool_file: BinaryIO | None = None
         self._overflow: list[spool.Item] = []
         self._spilled = 0
         self._stop = False
@@ -90,7 +90,7 @@ class Writer:
 
     @property
     def spool_path(self) -> Path:
-        return self._spool_dir / f"{self._key}-{os.getpid()}-{self.wid:x}.jsonl"
+        return self._spool_dir / f"{self._key}-{os.getpid()}-{self.wid:x}.spool"
 
     @property
     def failed_path(self) -> Path:
@@ -173,8 +173,10 @@ class Writer:
         f = self._spool_file
         if f is None:
             self._spool_dir.mkdir(parents=True, exist_ok=True)
-            f = self._spool_file = self.spool_path.open("a", encoding="utf-8")
-        f.write(spool.encode_block(self._overflow) + "\n")
+            f = self._spool_file = self.spool_path.open("ab")
+            if f.tell() == 0:
+                f.write(spool.MAGIC)
+        f.write(spool.pack_block(self._overflow))
         f.flush()  # in the OS's hands, as when the file was closed
         self._overflow = []
 
@@ -408,18 +410,15 @@ class Writer:
 
     def _replay_file(self, path: Path) -> None:
         chunk: list[spool.Item] = []
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    chunk.extend(spool.decode_line(line))
-                except Exception:  # a line cut short by a crash, or not a queue item at all
-                    log.warning("chaintrack: skipping a damaged line in spool file %s", path)
-                    continue
-                if len(chunk) >= BATCH_MAX:
-                    self._write(chunk)
-                    chunk = []
+
+        def damaged() -> None:  # cut short by a crash, or not a queue item at all
+            log.warning("chaintrack: skipping a damaged part of spool file %s", path)
+
+        for block in spool.read_blocks(path, damaged):
+            chunk.extend(block)
+            if len(chunk) >= BATCH_MAX:
+                self._write(chunk)
+                chunk = []
         if chunk:
             self._write(chunk)
         path.unlink(missing_ok=True)
@@ -427,7 +426,7 @@ class Writer:
     def _recover_orphans(self) -> None:
         """Replay spool files of this store left by processes that are no longer running.
 
-        Names: ``<store key>-<pid>-<writer id>.jsonl`` (being written), ``….replaying`` (being
+        Names: ``<store key>-<pid>-<writer id>.spool`` (being written), ``….replaying`` (being
         replayed by that pid) and ``….recovering-<pid2>`` (claimed by process pid2). A file is an
         orphan when the process that last owned it is gone.
         """
