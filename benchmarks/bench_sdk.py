@@ -326,8 +326,9 @@ def bench_lifecycle(report: Report, sizes: Sizes, root: Path, quick: bool) -> No
         report.add(label, "-" if goal is None else f"<= {goal} ms", f"{value:.1f} ms", passed)
     report.notes.append(
         f"Task.init/close(): median of {n} fresh processes each. `from chaintrack import Task` "
-        "runs before the clock; the SQLAlchemy import that the first Task.init triggers (the "
-        "store is opened lazily) is inside it, except in the 'SQLAlchemy imported first' row. "
+        "runs before the clock (it imports SQLAlchemy too); the 'SQLAlchemy imported first' row "
+        "also imports chaintrack.store.sql explicitly, which guards the first row against a "
+        "lazy import creeping back into Task.init. "
         f"Task.init on the existing store, ms: {[round(r['init_ms'], 1) for r in runs]}; "
         f"close(), ms: {[round(r['close_ms'], 1) for r in runs]}"
     )
