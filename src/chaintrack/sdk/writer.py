@@ -16,13 +16,11 @@ timestamps when read, but task updates are applied in the order they arrive.)
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import itertools
 import logging
 import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -33,9 +31,11 @@ from typing import Any, BinaryIO
 
 from chaintrack import config
 from chaintrack.sdk import spool
+from chaintrack.sdk.process import alive, block_process_signals, owner_pid
+from chaintrack.sdk.uploads import upload
 from chaintrack.store import redact
-from chaintrack.store.base import BlobStore, Store
-from chaintrack.store.records import ArtifactRecord, WriteBatch
+from chaintrack.store.base import Store
+from chaintrack.store.records import WriteBatch
 
 log = logging.getLogger("chaintrack")
 
@@ -249,7 +249,7 @@ class Writer:
     # -- the writer thread -----------------------------------------------------------------
 
     def _run(self) -> None:
-        _block_process_signals()
+        block_process_signals()
         with self._io_lock:
             self._guarded(self._recover_orphans)
         while True:
@@ -433,8 +433,8 @@ class Writer:
         if not self._spool_dir.is_dir():
             return
         for path in sorted(self._spool_dir.glob(f"{self._key}-*")):
-            owner = _owner_pid(path.name)
-            if owner is None or owner == os.getpid() or _alive(owner):
+            owner = owner_pid(path.name)
+            if owner is None or owner == os.getpid() or alive(owner):
                 continue
             base = path.name.split(".", 1)[0]
             claimed = path.with_name(f"{base}.recovering-{os.getpid()}")
@@ -444,42 +444,6 @@ class Writer:
                 continue
             log.info("chaintrack: writing events left in %s by process %d", path, owner)
             self._replay_file(claimed)
-
-
-#: Signals meant for the application. The kernel hands a process-directed signal to any
-#: thread that does not block it; if that is this thread while the main thread sleeps or waits
-#: (time.sleep, a blocking read), the main thread is not woken and the Python handler (our
-#: SIGTERM drain, the app's own handlers, KeyboardInterrupt) runs only when it wakes.
-_APP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
-                "SIGCHLD", "SIGWINCH")  # fmt: skip
-
-
-def _block_process_signals() -> None:
-    """Leave the application's signals to the application's threads (POSIX only)."""
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-        return
-    wanted = {getattr(signal, name) for name in _APP_SIGNALS if hasattr(signal, name)}
-    with contextlib.suppress(OSError, ValueError):
-        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-
-
-def _owner_pid(name: str) -> int | None:
-    try:
-        if ".recovering-" in name:
-            return int(name.rsplit(".recovering-", 1)[1])
-        return int(name.split("-")[1])
-    except (IndexError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _writers: dict[str, Writer] = {}
@@ -609,24 +573,3 @@ def _call(function: Callable[[], Iterable[spool.Item]]) -> list[spool.Item]:
     except Exception:
         log.exception("chaintrack: work handed to the background writer failed")
         return []
-
-
-def upload(blobs: BlobStore, item: spool.Item) -> ArtifactRecord | None:
-    """Carry out an UPLOAD item; the artifact record (if any) gets the uploaded size and hash."""
-    key, data, source = item[1], item[2], item[3]
-    record: ArtifactRecord | None = item[4]
-    if source is not None:
-        digest = hashlib.sha256()
-        size = 0
-        with open(source, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-        blobs.put_file(key, Path(source))
-    else:
-        digest = hashlib.sha256(data)
-        size = len(data)
-        blobs.put_bytes(key, data)
-    if record is None:
-        return None
-    return dataclasses.replace(record, content_size=size, hash=digest.hexdigest())
