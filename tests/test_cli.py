@@ -247,12 +247,14 @@ def test_demo_stores_a_task(capsys: pytest.CaptureFixture[str]) -> None:
 
     task = Task.get_task(task_id=task_id)
     assert task.get_status() == "completed"
-    assert set(task.get_reported_scalars()["latency"]) == {"p50 ms", "p95 ms"}
-    assert task.artifacts["settings"].get() == {"prompts": 6, "stand_in": True}
+    assert set(task.get_reported_tables()["Session Analysis"]) == {
+        "simple_sequential",
+        "Agent with Tools",
+    }
 
     code, out, _ = run(capsys, "show", task_id)
     assert code == 0
-    assert "Table Session Analysis / sdk tour (6 rows)" in out
+    assert "Table Session Analysis / simple_sequential (6 rows)" in out
 
 
 @pytest.mark.parametrize(

@@ -202,8 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="table rows to print (default 20)")  # fmt: skip
     show.set_defaults(func=_cmd_show)
 
-    demo = commands.add_parser("demo", help="run the offline demo and store its tasks",
-                               description="Run the offline demo and store its tasks.")  # fmt: skip
+    demo = commands.add_parser(
+        "demo", help="run the offline demo and store its tasks",
+        description="Run the two scenarios of ClearML's LangChain page offline (a scripted "
+        "stand-in LLM, a local search tool and a calculator) and store their task.")  # fmt: skip
+    demo.add_argument(
+        "--stream-logs",
+        action="store_true",
+        help="print every callback record as it happens (stream_logs=True)",
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -15,8 +15,16 @@ from chaintrack.store.records import (
     SCALAR,
     SINGLE_VALUE_ITER,
     SINGLE_VALUE_METRIC,
+    SPAN,
     TABLE,
 )
+
+#: The columns of ``task.get_spans()``, in order.
+SPAN_COLUMNS = (
+    "span_id", "parent_id", "kind", "name", "start_time", "end_time", "latency_ms", "status",
+    "error", "input", "output", "prompt_tokens", "completion_tokens", "total_tokens",
+    "model_name",
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from chaintrack.store.base import Store
@@ -146,6 +154,22 @@ class TaskReads:
                 )
             )
         return samples
+
+    def get_spans(self) -> Any:
+        """The run tree (LLM, chat model, chain, tool and retriever runs) as a pandas DataFrame
+        with :data:`SPAN_COLUMNS`, oldest start first; ``parent_id`` links a run to its parent
+        (None for a root). Times are UTC timestamps; token counts are nullable integers."""
+        import pandas as pd
+
+        rows = [e.data for e in self._read_store().get_events(self.id, SPAN) if e.data]
+        frame = pd.DataFrame([[row.get(c) for c in SPAN_COLUMNS] for row in rows],
+                             columns=list(SPAN_COLUMNS))  # fmt: skip
+        for column in ("start_time", "end_time"):
+            frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s", utc=True)
+        for column in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            frame[column] = frame[column].astype("Int64")
+        frame["latency_ms"] = frame["latency_ms"].astype("float64")
+        return frame.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
 def _scalar_value(value: float | None) -> float:
