@@ -150,6 +150,8 @@ class Recorder:
     ) -> list[dict[str, Any]]:
         """Records of ``rows``: action, fields, counters, then the run's ids and times."""
         _, ts, run_id, parent, *_ = event
+        if parent is None and run is not None:  # a custom event names only its run
+            parent = run.parent
         start = run.start if run is not None else ts
         timing = {
             "run_id": str(run_id) if run_id is not None else None,
