@@ -290,7 +290,8 @@ def test_seed_defect_12_metrics_run_off_the_caller_s_thread(
     FakeListLLM(responses=["One. Two."]).batch(["a", "b", "c"], config={"callbacks": [handler]})
     handler.flush_tracker(name="s")
     assert threads == ["chaintrack-writer"] * 3
-    assert list(table(handler, "Session Analysis", "s")["flesch_reading_ease"].notna()) == [True] * 3
+    analysis = table(handler, "Session Analysis", "s")
+    assert list(analysis["flesch_reading_ease"].notna()) == [True] * 3
 
 
 def test_seed_defect_13_the_model_is_stored_before_the_task_closes(

@@ -140,13 +140,14 @@ class ClearMLCallbackHandler(Callbacks):
 
     def _push(self, event: Event) -> None:
         if self._closed:
-            self._warn_once(
-                event[0],
-                TaskClosedError,
-                "the handler was closed by "
-                "flush_tracker(finish=True); this event is not recorded. Create "
-                "a new handler to track more.",
-            )
+            if ("closed", TaskClosedError) not in self._warned:
+                self._warned.add(("closed", TaskClosedError))
+                log.warning(
+                    "chaintrack: the LangChain callback handler got %s after "
+                    "flush_tracker(finish=True) closed it; events after that are not "
+                    "recorded. Create a new ClearMLCallbackHandler to track more.",
+                    event[0],
+                )
             return
         if self._strict_error is not None:
             error, self._strict_error = self._strict_error, None
