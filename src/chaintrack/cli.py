@@ -167,6 +167,95 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _serve(app_or_factory: Any, args: argparse.Namespace, token: str | None, what: str) -> int:
+    import uvicorn
+
+    host = args.host
+    if host not in _LOOPBACK and not token:
+        print(
+            f"chaintrack: warning: listening on {host} without an auth token: anyone who can "
+            "reach this port can read (and, through the API, write) every task. Set "
+            "CHAINTRACK_AUTH_TOKEN or pass --auth-token.",
+            file=sys.stderr,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    print(f"chaintrack {what} on http://{shown}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    workers = getattr(args, "workers", 1)
+    if isinstance(app_or_factory, str):
+        uvicorn.run(
+            app_or_factory,
+            factory=True,
+            host=host,
+            port=args.port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+    else:
+        uvicorn.run(
+            app_or_factory, host=host, port=args.port, log_level="warning", access_log=False
+        )
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from chaintrack.server.app import create_app, open_server_store
+
+    uri = config.tracking_uri()
+    if uri.lower().startswith(("http://", "https://")):
+        print(
+            f"chaintrack: error: CHAINTRACK_TRACKING_URI is a tracking server "
+            f"({_display_uri(uri)}); its UI is at that address. `chaintrack ui` serves a local "
+            "store.",
+            file=sys.stderr,
+        )
+        return 1
+    token = args.auth_token or config.auth_token()
+    app = create_app(open_server_store(uri), auth_token=token, close_store=True)
+    return _serve(app, args, token, f"UI of {_display_uri(uri)}")
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    import os
+
+    from chaintrack.server.app import create_app, open_server_store
+
+    token = args.auth_token or config.auth_token()
+    store = open_server_store(args.store, args.artifacts)  # check both before serving
+    if args.workers == 1:
+        app = create_app(store, auth_token=token, close_store=True)
+        return _serve(app, args, token, f"server of {_display_uri(store.uri)}")
+    store.close()
+    # Each uvicorn worker process builds its app from these settings (see app_from_environment).
+    if args.store:
+        os.environ[config.TRACKING_URI.name] = args.store
+    if args.artifacts:
+        os.environ[config.SERVER_ARTIFACTS.name] = args.artifacts
+    if token:
+        os.environ[config.AUTH_TOKEN.name] = token
+    factory = "chaintrack.server.app:app_from_environment"
+    return _serve(factory, args, token, f"server of {_display_uri(store.uri)}")
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=_count(1), default=8600, help="port to listen on (default 8600)"
+    )
+    parser.add_argument(
+        "--auth-token",
+        default=None,
+        help="require this token (default: CHAINTRACK_AUTH_TOKEN; none if unset)",
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from chaintrack.demo import run
 
@@ -212,6 +301,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="print every callback record as it happens (stream_logs=True)",
     )
     demo.set_defaults(func=_cmd_demo)
+
+    ui = commands.add_parser(
+        "ui",
+        help="serve the web UI of the local store",
+        description="Serve the web UI (and the REST API) of the store in "
+        "CHAINTRACK_TRACKING_URI, by default the embedded store under CHAINTRACK_HOME.",
+    )
+    _serve_options(ui)
+    ui.set_defaults(func=_cmd_ui)
+
+    server = commands.add_parser(
+        "server",
+        help="run a tracking server (REST API and web UI)",
+        description="Serve a store to remote SDK clients (CHAINTRACK_TRACKING_URI=http://host:"
+        "port) and the web UI.",
+    )
+    server.add_argument(
+        "--store",
+        default=None,
+        help="the database to serve: sqlite:///path.db or postgresql://… "
+        "(default: CHAINTRACK_TRACKING_URI, else the embedded store)",
+    )
+    server.add_argument(
+        "--artifacts",
+        default=None,
+        help="folder (path or file:// URI) for artifacts, models and debug "
+        "samples (default: CHAINTRACK_SERVER_ARTIFACTS, else files/ beside the "
+        "database)",
+    )
+    _serve_options(server)
+    server.add_argument("--workers", type=_count(1), default=1, help="worker processes (default 1)")
+    server.set_defaults(func=_cmd_server)
     return parser
 
 

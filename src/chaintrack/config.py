@@ -38,7 +38,8 @@ TRACKING_URI = Setting(
     "",
     "Where tasks are stored. Empty means the embedded store under CHAINTRACK_HOME. "
     "`sqlite:///path/to/file.db` picks another SQLite file (its files go in a `files/` folder "
-    "beside it).",
+    "beside it); `http://host:port` logs to a tracking server (`chaintrack server`), batched "
+    "and compressed, with events kept in the spool folder while the server is unreachable.",
 )
 QUEUE_SIZE = Setting(
     "CHAINTRACK_QUEUE_SIZE",
@@ -71,6 +72,45 @@ AUTO_CONNECT_STREAMS = Setting(
     "`0` or `1` overrides the `auto_connect_streams` argument of `Task.init` (console capture).",
 )
 
+AUTH_TOKEN = Setting(
+    "CHAINTRACK_AUTH_TOKEN",
+    "",
+    "A secret shared by the server and its clients. `chaintrack ui` and `chaintrack server` "
+    "then require it (the default of their `--auth-token`): API clients send it as "
+    "`Authorization: Bearer <token>`, people type it once on the UI's sign-in page. The SDK "
+    "sends it to an `http(s)://` tracking URI.",
+)
+SERVER_ARTIFACTS = Setting(
+    "CHAINTRACK_SERVER_ARTIFACTS",
+    "",
+    "Folder (a path or `file://` URI) where `chaintrack server` keeps artifacts, models and "
+    "debug samples (its `--artifacts`). Empty means `files/` beside a SQLite store, "
+    "`CHAINTRACK_HOME/files` for PostgreSQL.",
+)
+SERVER_MAX_REQUEST_MB = Setting(
+    "CHAINTRACK_SERVER_MAX_REQUEST_MB",
+    "64",
+    "Largest request body the server accepts, in MiB, after decompression (file uploads "
+    "excepted); larger requests get 413.",
+)
+SERVER_MAX_UPLOAD_MB = Setting(
+    "CHAINTRACK_SERVER_MAX_UPLOAD_MB",
+    "2048",
+    "Largest file (artifact, model, debug sample) the server accepts, in MiB; larger uploads "
+    "get 413.",
+)
+SERVER_INGEST_QUEUE = Setting(
+    "CHAINTRACK_SERVER_INGEST_QUEUE",
+    "200000",
+    "How many reported items (events, parameters, task changes…) the server holds waiting "
+    "for its database writer. Past it, writes get 503 with `Retry-After` and clients retry.",
+)
+HTTP_TIMEOUT = Setting(
+    "CHAINTRACK_HTTP_TIMEOUT",
+    "30",
+    "Seconds an HTTP request to a tracking server may take before the client retries it.",
+)
+
 SETTINGS: tuple[Setting, ...] = (
     HOME,
     TRACKING_URI,
@@ -79,6 +119,12 @@ SETTINGS: tuple[Setting, ...] = (
     DRAIN_TIMEOUT,
     STRICT,
     AUTO_CONNECT_STREAMS,
+    AUTH_TOKEN,
+    SERVER_ARTIFACTS,
+    SERVER_MAX_REQUEST_MB,
+    SERVER_MAX_UPLOAD_MB,
+    SERVER_INGEST_QUEUE,
+    HTTP_TIMEOUT,
 )
 
 
@@ -150,6 +196,31 @@ def strict() -> bool:
 def auto_connect_streams(default: bool) -> bool:
     override = _as_bool(AUTO_CONNECT_STREAMS)
     return default if override is None else override
+
+
+def auth_token() -> str | None:
+    token = AUTH_TOKEN.raw().strip()
+    return token or None
+
+
+def server_artifacts() -> str | None:
+    return SERVER_ARTIFACTS.raw().strip() or None
+
+
+def server_max_request_bytes() -> int:
+    return _as_int(SERVER_MAX_REQUEST_MB, 1) * 1024 * 1024
+
+
+def server_max_upload_bytes() -> int:
+    return _as_int(SERVER_MAX_UPLOAD_MB, 1) * 1024 * 1024
+
+
+def server_ingest_queue() -> int:
+    return _as_int(SERVER_INGEST_QUEUE, 1)
+
+
+def http_timeout() -> float:
+    return max(0.1, _as_float(HTTP_TIMEOUT))
 
 
 def render_markdown() -> str:

@@ -23,6 +23,11 @@ class StoreError(ChainTrackError):
     """The store cannot be opened, read or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached for now (a tracking server is down or overloaded); writing
+    again later can succeed. The background writer keeps the events and retries."""
+
+
 class StoreVersionError(StoreError):
     """The store was written by a newer chaintrack than this one."""
 

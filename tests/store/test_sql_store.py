@@ -338,7 +338,7 @@ def _newer(path: Path) -> None:
     SqlStore(sqlite_uri(path)).close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE alembic_version SET version_num = '0099'")
-        conn.execute("CREATE TABLE spans (id TEXT)")  # what a newer version might add
+        conn.execute("CREATE TABLE evaluations (id TEXT)")  # what a newer version might add
 
 
 def assert_no_sqlalchemy_traceback(exc: BaseException) -> None:

@@ -15,6 +15,17 @@ from chaintrack.store.records import (
     TaskRecord,
     WriteBatch,
 )
+from chaintrack.store.views import (
+    EventPage,
+    EventQuery,
+    ProjectSummary,
+    ScalarSeries,
+    SeriesSummary,
+    TaskPage,
+    TaskPageQuery,
+    TaskSummary,
+    TracePage,
+)
 
 
 @runtime_checkable
@@ -80,6 +91,36 @@ class Store(Protocol):
     def get_artifacts(self, task_id: str) -> list[ArtifactRecord]: ...
 
     def get_models(self, task_id: str) -> list[ModelRecord]: ...
+
+    # -- paginated reads (the web UI and the REST API; see ``views.py``) --------------------
+
+    def list_projects(self) -> list[ProjectSummary]:
+        """Every project with tasks, by name."""
+        ...
+
+    def task_page(self, query: TaskPageQuery) -> TaskPage:
+        """A page of the tasks table, with each task's span totals."""
+        ...
+
+    def task_summary(self, task_id: str) -> TaskSummary:
+        """A task's span totals and its number of events of each kind."""
+        ...
+
+    def event_page(self, task_id: str, query: EventQuery) -> EventPage:
+        """A page of one kind of events."""
+        ...
+
+    def event_series(self, task_id: str, kind: str) -> list[SeriesSummary]:
+        """Each (metric, variant) of a kind of events."""
+        ...
+
+    def scalar_series(self, task_id: str, max_points: int = 2_000) -> list[ScalarSeries]:
+        """Every scalar series, thinned to at most ``max_points`` points each."""
+        ...
+
+    def trace_page(self, task_id: str, offset: int = 0, limit: int = 20) -> TracePage:
+        """Root spans ``offset`` to ``offset + limit`` with their descendants."""
+        ...
 
     def close(self) -> None:
         """Release connections. The store may not be used afterwards."""

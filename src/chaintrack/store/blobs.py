@@ -11,6 +11,9 @@ from typing import BinaryIO
 
 from chaintrack.errors import InvalidArgumentError, StoreError
 
+#: URIs of blobs relative to a store's blob folder (``blob:<key>``): what a client of a tracking
+#: server records, since it cannot know where the server keeps its files.
+BLOB_SCHEME = "blob:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ +=@,-]+")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -88,6 +91,11 @@ class LocalBlobStore:
         return self._uri(target)
 
     def local_path(self, uri: str) -> Path:
+        if uri.startswith(BLOB_SCHEME):
+            path = self._path_for(uri[len(BLOB_SCHEME) :])
+            if not path.is_file():
+                raise StoreError(f"blob {uri!r} is missing from the store's folder")
+            return path
         if not uri.startswith("file://"):
             raise StoreError(f"blob URI {uri!r} is not a file:// URI of this store")
         from urllib.parse import unquote, urlparse

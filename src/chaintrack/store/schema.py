@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -23,8 +24,8 @@ from sqlalchemy import (
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0001"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
+HEAD_REVISION = "0002"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
 
 metadata = MetaData()
 
@@ -121,6 +122,44 @@ models = Table(
     Column("uri", Text, nullable=False, default=""),
     Column("tags", Text, nullable=False, default="[]"),
     Column("created", Float, nullable=False),
+)
+
+#: The run tree's structure, one row per span event (kind ``span``), kept by the store when it
+#: writes the event: the trace view pages through root spans and their descendants without
+#: reading every span's payload, which stays in ``events`` (found by ``writer`` and ``seq``).
+spans = Table(
+    "spans",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("span_id", String(64), primary_key=True),
+    Column("parent_id", String(64), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("latency_ms", Float, nullable=True),
+    Column("prompt_tokens", BigInteger, nullable=True),
+    Column("completion_tokens", BigInteger, nullable=True),
+    Column("total_tokens", BigInteger, nullable=True),
+    Column("model_name", String(256), nullable=True),
+    Column("writer", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_spans_parent", "task_id", "parent_id"),
+)
+
+#: Per-task totals over its spans, for the tasks table (sortable by any of them). Updated in the
+#: transaction that stores a span, only for spans not stored before, so replays count once.
+task_stats = Table(
+    "task_stats",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("spans", BigInteger, nullable=False, default=0),
+    Column("llm_calls", BigInteger, nullable=False, default=0),
+    Column("prompt_tokens", BigInteger, nullable=False, default=0),
+    Column("completion_tokens", BigInteger, nullable=False, default=0),
+    Column("total_tokens", BigInteger, nullable=False, default=0),
+    Column("errors", BigInteger, nullable=False, default=0),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Iterator
@@ -21,8 +20,8 @@ from chaintrack import config
 from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
 from chaintrack.store import migrate
 from chaintrack.store.blobs import LocalBlobStore
+from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
-    SCALAR,
     ArtifactRecord,
     ConfigurationRecord,
     Event,
@@ -40,8 +39,11 @@ from chaintrack.store.schema import (
     events,
     models,
     parameters,
+    spans,
+    task_stats,
     tasks,
 )
+from chaintrack.store.spanindex import index_spans
 
 #: How long a writer waits for another process's write transaction before retrying.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -82,9 +84,9 @@ def _begin_deferred(conn: Connection) -> None:
 
 
 #: SQLite stores a NaN as NULL. A NaN scalar (a diverged loss) is therefore written as a NULL
-#: value with this marker in the ``text`` column (unused by scalars) and read back as NaN.
-#: PostgreSQL stores NaN itself.
-_NAN_TEXT = "NaN"
+#: value with this marker in the ``text`` column (unused by scalars) and read back as NaN
+#: (``queries.event_from_row``). PostgreSQL stores NaN itself.
+_NAN_TEXT = NAN_TEXT
 
 
 def _nan_as_null(row: EventRow) -> EventRow:
@@ -131,8 +133,9 @@ def _is_locked(exc: OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
-class SqlStore:
-    """A store in a SQL database; blobs in a local folder."""
+class SqlStore(QueryMixin):
+    """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
+    are in :class:`~chaintrack.store.queries.QueryMixin`."""
 
     def __init__(self, uri: str, blob_root: Path | None = None) -> None:
         self.uri = uri
@@ -297,6 +300,7 @@ class SqlStore:
             else:
                 rows = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in batch.events]
                 conn.execute(self._insert(events).on_conflict_do_nothing(), rows)
+            index_spans(conn, self._insert, batch.events)
         if batch.artifacts:
             rows = [a.__dict__ for a in batch.artifacts]
             conn.execute(self._upsert(artifacts, rows, ["task_id", "name"]), rows)
@@ -306,7 +310,8 @@ class SqlStore:
 
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
-            for table in (parameters, configurations, events, artifacts, models):
+            for table in (parameters, configurations, events, artifacts, models, spans,
+                          task_stats):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
 
         self._transaction(apply)
@@ -387,13 +392,7 @@ class SqlStore:
         )
         with self._read_engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        found = []
-        for row in rows:
-            if row[7] == _NAN_TEXT and row[5] is None and row[0] == SCALAR:
-                found.append(Event(*row[:5], math.nan, row[6], None, None))
-            else:
-                found.append(Event(*row[:8], json.loads(row[8]) if row[8] is not None else None))
-        return found
+        return [event_from_row(row) for row in rows]
 
     def get_artifacts(self, task_id: str) -> list[ArtifactRecord]:
         stmt = select(artifacts).where(artifacts.c.task_id == task_id).order_by(artifacts.c.name)

@@ -1,0 +1,398 @@
+"""The paginated reads of the SQL store: what the web UI and the REST API show.
+
+Each read is one or two queries whose cost depends on the page asked for, not on the size of
+the task (the tasks table with 10,000 tasks, a console of 100,000 lines); see
+``benchmarks/bench_server.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
+
+from chaintrack.errors import InvalidArgumentError
+from chaintrack.store.records import (
+    SCALAR,
+    SINGLE_VALUE_ITER,
+    SINGLE_VALUE_METRIC,
+    SPAN,
+    Event,
+    TaskRecord,
+)
+from chaintrack.store.schema import events, spans, task_stats, tasks
+from chaintrack.store.spanindex import STAT_COLUMNS
+from chaintrack.store.views import (
+    TASK_SORTS,
+    EventPage,
+    EventQuery,
+    ProjectSummary,
+    ScalarSeries,
+    SeriesSummary,
+    SpanView,
+    TaskPage,
+    TaskPageQuery,
+    TaskRow,
+    TaskStats,
+    TaskSummary,
+    TracePage,
+)
+
+#: See ``sql._NAN_TEXT``: the marker of a NaN scalar that SQLite stored as NULL.
+NAN_TEXT = "NaN"
+#: Page sizes are capped so that one request cannot ask for a whole task.
+MAX_LIMIT = 1_000
+#: Spans of one page of the trace view, at most (a root with more is cut, and says so).
+MAX_TRACE_SPANS = 2_000
+_MAX_DEPTH = 200
+
+_EVENT_COLUMNS = (
+    events.c.kind,
+    events.c.ts,
+    events.c.metric,
+    events.c.variant,
+    events.c.iter,
+    events.c.value,
+    events.c.level,
+    events.c.text,
+    events.c.data,
+)
+_TASK_COLUMNS = tuple(tasks.c)
+
+
+def event_from_row(row: Any) -> Event:
+    """An :class:`Event` from a row of ``_EVENT_COLUMNS`` (payload parsed, NaN restored)."""
+    kind, ts, metric, variant, iteration, value, level, text, data = row
+    if text == NAN_TEXT and value is None and kind == SCALAR:
+        return Event(kind, ts, metric, variant, iteration, math.nan, level, None, None)
+    payload = json.loads(data) if data is not None else None
+    return Event(kind, ts, metric, variant, iteration, value, level, text, payload)
+
+
+def _limit(value: int, argument: str = "limit") -> int:
+    if value < 1 or value > MAX_LIMIT:
+        raise InvalidArgumentError(f"{argument}={value} is not valid: use 1 to {MAX_LIMIT}.")
+    return value
+
+
+def _offset(value: int) -> int:
+    if value < 0:
+        raise InvalidArgumentError(f"offset={value} is not valid: use 0 or more.")
+    return value
+
+
+def _stats(row: Any) -> TaskStats:
+    return TaskStats(**{c: int(row[c] or 0) for c in STAT_COLUMNS})
+
+
+_TOKENS = func.coalesce(task_stats.c.total_tokens, 0)
+_SORT_COLUMNS: dict[str, Any] = {
+    "created": tasks.c.created,
+    "started": tasks.c.started,
+    "last_update": tasks.c.last_update,
+    "name": tasks.c.name,
+    "type": tasks.c.type,
+    "status": tasks.c.status,
+    "project": tasks.c.project,
+    # A running task's duration is the time since it started until its last report.
+    "duration": func.coalesce(tasks.c.completed, tasks.c.last_update) - tasks.c.started,
+    "llm_calls": func.coalesce(task_stats.c.llm_calls, 0),
+    "tokens": _TOKENS,
+    "errors": func.coalesce(task_stats.c.errors, 0),
+}
+assert set(_SORT_COLUMNS) == set(TASK_SORTS)
+
+
+class QueryMixin:
+    """Paginated reads for :class:`~chaintrack.store.sql.SqlStore`."""
+
+    dialect: str
+    _read_engine: Engine
+
+    def _contains(self, column: Any, text: str) -> ColumnElement[bool]:
+        """An exact, case-sensitive substring test (SQLite's LIKE ignores ASCII case)."""
+        if self.dialect == "postgresql":
+            return func.strpos(column, text) > 0
+        return func.instr(column, text) > 0
+
+    def _has_tag(self, tag: str) -> ColumnElement[bool]:
+        # Tags are a JSON array written by json.dumps: an element starts after "[" or ", ",
+        # which never occur unescaped inside a string, so these tests match whole tags only.
+        quoted = json.dumps(tag)
+        return or_(
+            self._contains(tasks.c.tags, "[" + quoted), self._contains(tasks.c.tags, ", " + quoted)
+        )
+
+    def _task_conditions(self, query: TaskPageQuery) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if query.project is not None:
+            if query.include_subprojects:
+                conditions.append(
+                    or_(
+                        tasks.c.project == query.project,
+                        tasks.c.project.startswith(query.project + "/", autoescape=True),
+                    )
+                )
+            else:
+                conditions.append(tasks.c.project == query.project)
+        if query.status:
+            conditions.append(tasks.c.status.in_(query.status))
+        conditions.extend(self._has_tag(tag) for tag in query.tags)
+        text = query.text.strip()
+        if text:
+            lowered = text.lower()
+            conditions.append(
+                or_(
+                    func.lower(tasks.c.name).contains(lowered, autoescape=True),
+                    func.lower(tasks.c.comment).contains(lowered, autoescape=True),
+                    func.lower(tasks.c.tags).contains(lowered, autoescape=True),
+                    tasks.c.id.startswith(lowered, autoescape=True),
+                )
+            )
+        return conditions
+
+    def task_page(self, query: TaskPageQuery) -> TaskPage:
+        """A page of the tasks table, with each task's span totals."""
+        if query.sort not in _SORT_COLUMNS:
+            raise InvalidArgumentError(
+                f"sort={query.sort!r} is not valid: use one of {', '.join(TASK_SORTS)}."
+            )
+        limit, offset = _limit(query.limit), _offset(query.offset)
+        conditions = self._task_conditions(query)
+        key = _SORT_COLUMNS[query.sort]
+        order = key.desc() if query.descending else key.asc()
+        tie = tasks.c.id.desc() if query.descending else tasks.c.id.asc()
+        stmt = (
+            select(*_TASK_COLUMNS, *(task_stats.c[c] for c in STAT_COLUMNS))
+            .select_from(tasks.outerjoin(task_stats, task_stats.c.task_id == tasks.c.id))
+            .where(*conditions)
+            .order_by(order.nulls_last(), tie)
+            .offset(offset)
+            .limit(limit)
+        )
+        count = select(func.count()).select_from(tasks).where(*conditions)
+        with self._read_engine.connect() as conn:
+            total = int(conn.execute(count).scalar_one())
+            found = conn.execute(stmt).mappings().all()
+        rows = [
+            TaskRow(TaskRecord.from_row({c.name: r[c.name] for c in _TASK_COLUMNS}), _stats(r))
+            for r in found
+        ]
+        return TaskPage(total=total, offset=offset, limit=limit, rows=rows)
+
+    def list_projects(self) -> list[ProjectSummary]:
+        """Every project with tasks, by name, with its task count per status."""
+        stmt = select(
+            tasks.c.project, tasks.c.status, func.count(), func.max(tasks.c.last_update)
+        ).group_by(tasks.c.project, tasks.c.status)
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        last: dict[str, float] = {}
+        with self._read_engine.connect() as conn:
+            for project, status, count, updated in conn.execute(stmt):
+                counts[project][status] = int(count)
+                last[project] = max(last.get(project, 0.0), float(updated))
+        return [
+            ProjectSummary(name, sum(counts[name].values()), last[name], dict(counts[name]))
+            for name in sorted(counts)
+        ]
+
+    def task_summary(self, task_id: str) -> TaskSummary:
+        """A task's span totals and its number of events of each kind."""
+        stats = select(*(task_stats.c[c] for c in STAT_COLUMNS)).where(
+            task_stats.c.task_id == task_id
+        )
+        kinds = (
+            select(events.c.kind, func.count())
+            .where(events.c.task_id == task_id)
+            .group_by(events.c.kind)
+        )
+        with self._read_engine.connect() as conn:
+            row = conn.execute(stats).mappings().first()
+            counts = {kind: int(n) for kind, n in conn.execute(kinds)}
+        return TaskSummary(stats=_stats(row) if row else TaskStats(), event_counts=counts)
+
+    def event_page(self, task_id: str, query: EventQuery) -> EventPage:
+        """A page of one kind of events, in the order they were reported (or newest first)."""
+        limit, offset = _limit(query.limit), _offset(query.offset)
+        conditions = [events.c.task_id == task_id, events.c.kind == query.kind]
+        if query.metric is not None:
+            conditions.append(events.c.metric == query.metric)
+        if query.variant is not None:
+            conditions.append(events.c.variant == query.variant)
+        if query.iteration is not None:
+            conditions.append(events.c.iter == query.iteration)
+        if query.min_level is not None:
+            conditions.append(events.c.level >= query.min_level)
+        if query.text:
+            conditions.append(
+                func.lower(events.c.text).contains(query.text.lower(), autoescape=True)
+            )
+        keys = (events.c.ts, events.c.writer, events.c.seq)
+        order = [k.desc() for k in keys] if query.newest_first else list(keys)
+        stmt = select(*_EVENT_COLUMNS).where(*conditions).order_by(*order)
+        count = select(func.count()).select_from(events).where(*conditions)
+        with self._read_engine.connect() as conn:
+            total = int(conn.execute(count).scalar_one())
+            rows = conn.execute(stmt.offset(offset).limit(limit)).all()
+        return EventPage(total, offset, limit, [event_from_row(r) for r in rows])
+
+    def event_series(self, task_id: str, kind: str) -> list[SeriesSummary]:
+        """Each (metric, variant) of a kind of events, with its count and iteration range."""
+        stmt = (
+            select(
+                events.c.metric,
+                events.c.variant,
+                func.count(),
+                func.min(events.c.iter),
+                func.max(events.c.iter),
+            )
+            .where(events.c.task_id == task_id, events.c.kind == kind)
+            .group_by(events.c.metric, events.c.variant)
+            .order_by(events.c.metric, events.c.variant)
+        )
+        with self._read_engine.connect() as conn:
+            return [
+                SeriesSummary(m or "", v or "", int(n), lo, hi)
+                for m, v, n, lo, hi in conn.execute(stmt)
+            ]
+
+    def scalar_series(self, task_id: str, max_points: int = 2_000) -> list[ScalarSeries]:
+        """Every scalar series (single values excluded), by title and series, points ordered by
+        iteration; a series with more than ``max_points`` points is evenly thinned (its first
+        and last points kept)."""
+        if max_points < 2:
+            raise InvalidArgumentError(f"max_points={max_points} is not valid: use 2 or more.")
+        single = and_(events.c.metric == SINGLE_VALUE_METRIC, events.c.iter == SINGLE_VALUE_ITER)
+        stmt = (
+            select(events.c.metric, events.c.variant, events.c.iter, events.c.value, events.c.text)
+            .where(events.c.task_id == task_id, events.c.kind == SCALAR, not_(single))
+            .order_by(events.c.metric, events.c.variant, events.c.iter, events.c.ts)
+        )
+        grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        with self._read_engine.connect() as conn:
+            for metric, variant, iteration, value, text in conn.execute(stmt):
+                iters, values = grouped.setdefault((metric or "", variant or ""), ([], []))
+                iters.append(iteration)
+                values.append(math.nan if value is None and text == NAN_TEXT else value)
+        return [
+            ScalarSeries(m, v, len(xs), *_thin(xs, ys, max_points))
+            for (m, v), (xs, ys) in grouped.items()
+        ]
+
+    def trace_page(self, task_id: str, offset: int = 0, limit: int = 20) -> TracePage:
+        """Root spans (by start time) ``offset`` to ``offset + limit`` and their descendants."""
+        limit, offset = _limit(limit), _offset(offset)
+        parent = spans.alias("parent")
+        is_root = or_(
+            spans.c.parent_id.is_(None),
+            not_(
+                exists().where(
+                    parent.c.task_id == spans.c.task_id, parent.c.span_id == spans.c.parent_id
+                )
+            ),
+        )
+        mine = spans.c.task_id == task_id
+        roots_stmt = (
+            select(spans.c.span_id)
+            .where(mine, is_root)
+            .order_by(spans.c.start_time, spans.c.span_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        count = select(func.count()).select_from(spans).where(mine, is_root)
+        with self._read_engine.connect() as conn:
+            total = int(conn.execute(count).scalar_one())
+            roots = [r[0] for r in conn.execute(roots_stmt)]
+            if not roots:
+                return TracePage(total, offset, limit, [])
+            tree = (
+                select(spans.c.span_id, literal(0).label("depth"))
+                .where(mine, spans.c.span_id.in_(roots))
+                .cte("tree", recursive=True)
+            )
+            child = spans.alias("child")
+            tree = tree.union_all(
+                select(child.c.span_id, tree.c.depth + 1).where(
+                    child.c.task_id == task_id,
+                    child.c.parent_id == tree.c.span_id,
+                    tree.c.depth < _MAX_DEPTH,
+                )
+            )
+            rows = (
+                conn.execute(
+                    select(spans, tree.c.depth)
+                    .join(tree, and_(mine, spans.c.span_id == tree.c.span_id))
+                    .limit(MAX_TRACE_SPANS + 1)
+                )
+                .mappings()
+                .all()
+            )
+            truncated = len(rows) > MAX_TRACE_SPANS
+            ordered = _depth_first(roots, [dict(r) for r in rows[:MAX_TRACE_SPANS]])
+            payloads = self._span_payloads(conn, task_id, ordered)
+        views = []
+        for row in ordered:
+            payload = payloads.get((row["writer"], row["seq"]))
+            if not isinstance(payload, dict):
+                payload = {k: row[k] for k in row if k not in ("task_id", "writer", "seq", "depth")}
+            views.append(SpanView(depth=row["depth"], span=payload))
+        return TracePage(total, offset, limit, views, truncated)
+
+    @staticmethod
+    def _span_payloads(conn: Any, task_id: str, rows: list[dict[str, Any]]) -> dict[Any, Any]:
+        payloads: dict[Any, Any] = {}
+        pairs = [(r["writer"], r["seq"]) for r in rows]
+        for start in range(0, len(pairs), 500):
+            stmt = select(events.c.writer, events.c.seq, events.c.data).where(
+                events.c.task_id == task_id,
+                events.c.kind == SPAN,
+                tuple_(events.c.writer, events.c.seq).in_(pairs[start : start + 500]),
+            )
+            for writer, seq, data in conn.execute(stmt):
+                payloads[(writer, seq)] = json.loads(data) if data else None
+        return payloads
+
+
+def _depth_first(roots: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (spans with a ``depth``) ordered as a tree: each span before its children,
+    children by start time. The depth is recomputed along the way."""
+    by_id = {r["span_id"]: r for r in rows}
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["span_id"] not in roots and row["parent_id"] in by_id:
+            children[row["parent_id"]].append(row)
+    for found in children.values():
+        found.sort(key=lambda r: (r["start_time"], r["span_id"]))
+    ordered: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    stack = [(by_id[r], 0) for r in reversed(roots) if r in by_id]
+    while stack:
+        row, depth = stack.pop()
+        if row["span_id"] in seen:
+            continue
+        seen.add(row["span_id"])
+        ordered.append({**row, "depth": depth})
+        stack.extend((c, depth + 1) for c in reversed(children.get(row["span_id"], [])))
+    return ordered
+
+
+def _thin(xs: list[int], ys: list[float], most: int) -> tuple[list[int], list[float]]:
+    if len(xs) <= most:
+        return xs, ys
+    step = (len(xs) - 1) / (most - 1)
+    picks = sorted({round(i * step) for i in range(most)})
+    return [xs[i] for i in picks], [ys[i] for i in picks]
