@@ -10,7 +10,7 @@ from chaintrack.sdk.task import Task
 
 def stored(handler: ClearMLCallbackHandler) -> Task:
     """The handler's task as read back from the store (after everything queued is written)."""
-    handler.task.flush(wait_for_uploads=True)
+    handler.flush()
     return Task.get_task(task_id=handler.task.id)
 
 

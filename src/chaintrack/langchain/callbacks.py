@@ -1,12 +1,15 @@
 """The LangChain callbacks: each one queues its raw event (O(1)) and returns.
 
-Every body is guarded: an error here is logged once and never reaches the application (unless
-``CHAINTRACK_STRICT=1``, for tests).
+A callback's whole work is one timestamp, one tuple and one append (see the handler's ``_push``);
+everything else happens later, off the caller's thread. Every body is guarded: an error here is
+logged once and never reaches the application (unless ``CHAINTRACK_STRICT=1``, for tests).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +18,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from chaintrack.langchain.records import Event
 
 _now = time.time
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 class Callbacks(BaseCallbackHandler):
@@ -65,17 +69,9 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_llm_new_token", _now(), run_id, parent_run_id, token, None, {}))
+            self._push(("on_llm_new_token", _now(), run_id, parent_run_id, token, None, _NONE))
         except Exception as exc:
             self._failed("on_llm_new_token", exc)
-
-    def _call(
-        self, action: str, first: Any, second: Any, run_id: Any, parent: Any, kwargs: dict[str, Any]
-    ) -> None:
-        try:
-            self._push((action, _now(), run_id, parent, first, second, kwargs))
-        except Exception as exc:
-            self._failed(action, exc)
 
     def on_llm_end(
         self,
@@ -85,7 +81,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_llm_end", response, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_llm_end", _now(), run_id, parent_run_id, response, None, _NONE))
+        except Exception as exc:
+            self._failed("on_llm_end", exc)
 
     def on_llm_error(
         self,
@@ -95,7 +94,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_llm_error", error, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_llm_error", _now(), run_id, parent_run_id, error, None, _NONE))
+        except Exception as exc:
+            self._failed("on_llm_error", exc)
 
     def on_chain_start(
         self,
@@ -106,7 +108,12 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_chain_start", serialized, inputs, run_id, parent_run_id, kwargs)
+        try:
+            self._push(
+                ("on_chain_start", _now(), run_id, parent_run_id, serialized, inputs, kwargs)
+            )
+        except Exception as exc:
+            self._failed("on_chain_start", exc)
 
     def on_chain_end(
         self,
@@ -116,7 +123,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_chain_end", outputs, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_chain_end", _now(), run_id, parent_run_id, outputs, None, _NONE))
+        except Exception as exc:
+            self._failed("on_chain_end", exc)
 
     def on_chain_error(
         self,
@@ -126,7 +136,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_chain_error", error, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_chain_error", _now(), run_id, parent_run_id, error, None, _NONE))
+        except Exception as exc:
+            self._failed("on_chain_error", exc)
 
     def on_tool_start(
         self,
@@ -137,7 +150,12 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_tool_start", serialized, input_str, run_id, parent_run_id, kwargs)
+        try:
+            self._push(
+                ("on_tool_start", _now(), run_id, parent_run_id, serialized, input_str, kwargs)
+            )
+        except Exception as exc:
+            self._failed("on_tool_start", exc)
 
     def on_tool_end(
         self,
@@ -147,7 +165,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_tool_end", output, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_tool_end", _now(), run_id, parent_run_id, output, None, _NONE))
+        except Exception as exc:
+            self._failed("on_tool_end", exc)
 
     def on_tool_error(
         self,
@@ -157,7 +178,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_tool_error", error, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_tool_error", _now(), run_id, parent_run_id, error, None, _NONE))
+        except Exception as exc:
+            self._failed("on_tool_error", exc)
 
     def on_retriever_start(
         self,
@@ -168,7 +192,12 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_retriever_start", serialized, query, run_id, parent_run_id, kwargs)
+        try:
+            self._push(
+                ("on_retriever_start", _now(), run_id, parent_run_id, serialized, query, kwargs)
+            )
+        except Exception as exc:
+            self._failed("on_retriever_start", exc)
 
     def on_retriever_end(
         self,
@@ -178,7 +207,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_retriever_end", documents, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_retriever_end", _now(), run_id, parent_run_id, documents, None, _NONE))
+        except Exception as exc:
+            self._failed("on_retriever_end", exc)
 
     def on_retriever_error(
         self,
@@ -188,7 +220,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_retriever_error", error, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_retriever_error", _now(), run_id, parent_run_id, error, None, _NONE))
+        except Exception as exc:
+            self._failed("on_retriever_error", exc)
 
     def on_text(
         self,
@@ -198,7 +233,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_text", text, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_text", _now(), run_id, parent_run_id, text, None, _NONE))
+        except Exception as exc:
+            self._failed("on_text", exc)
 
     def on_agent_action(
         self,
@@ -208,7 +246,10 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_agent_action", action, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_agent_action", _now(), run_id, parent_run_id, action, None, _NONE))
+        except Exception as exc:
+            self._failed("on_agent_action", exc)
 
     def on_agent_finish(
         self,
@@ -218,12 +259,23 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_agent_finish", finish, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_agent_finish", _now(), run_id, parent_run_id, finish, None, _NONE))
+        except Exception as exc:
+            self._failed("on_agent_finish", exc)
 
     def on_custom_event(
-        self, name: str, data: Any, *, run_id: UUID | None = None, **kwargs: Any
+        self,
+        name: str,
+        data: Any,
+        *,
+        run_id: UUID | None = None,
+        **kwargs: Any,
     ) -> None:
-        self._call("on_custom_event", name, data, run_id, None, {})
+        try:
+            self._push(("on_custom_event", _now(), run_id, None, name, data, _NONE))
+        except Exception as exc:
+            self._failed("on_custom_event", exc)
 
     def on_retry(
         self,
@@ -233,4 +285,7 @@ class Callbacks(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._call("on_retry", retry_state, None, run_id, parent_run_id, {})
+        try:
+            self._push(("on_retry", _now(), run_id, parent_run_id, retry_state, None, _NONE))
+        except Exception as exc:
+            self._failed("on_retry", exc)

@@ -20,7 +20,7 @@ from typing import Any
 
 from chaintrack import config
 from chaintrack.errors import TaskClosedError, invalid
-from chaintrack.langchain import session
+from chaintrack.langchain import scheduler, session
 from chaintrack.langchain.assets import asset_json
 from chaintrack.langchain.callbacks import Callbacks
 from chaintrack.langchain.counters import COUNTER_NAMES
@@ -100,12 +100,15 @@ class ClearMLCallbackHandler(Callbacks):
             from chaintrack.sdk import lifecycle
 
             lifecycle.install()  # the task is completed (and the queue drained) at exit
+        scheduler.track(self)
         self.logger = self.task.get_logger()
         self._writer = self.task._writer
         self._pending: deque[Event] = deque()
         self._scheduled = False
         self._lock = threading.Lock()
         self._closed = False
+        #: True when a callback must take the slow path (closed, or a deferred strict error).
+        self._blocked = False
         self._sessions = 0
         self._warned: set[tuple[str, type]] = set()
         self._strict_error: BaseException | None = None
@@ -139,23 +142,29 @@ class ClearMLCallbackHandler(Callbacks):
     # -- the caller's side: O(1) ---------------------------------------------------------------
 
     def _push(self, event: Event) -> None:
-        if self._closed:
-            if ("closed", TaskClosedError) not in self._warned:
-                self._warned.add(("closed", TaskClosedError))
-                log.warning(
-                    "chaintrack: the LangChain callback handler got %s after "
-                    "flush_tracker(finish=True) closed it; events after that are not "
-                    "recorded. Create a new ClearMLCallbackHandler to track more.",
-                    event[0],
-                )
+        if self._blocked:  # closed, or an error to raise (strict mode): the slow path
+            self._push_blocked(event)
             return
-        if self._strict_error is not None:
-            error, self._strict_error = self._strict_error, None
-            raise error
         self._pending.append(event)
         if not self._scheduled:
             self._scheduled = True
-            self._writer.call_soon(self._drain_on_writer)
+            scheduler.request(self)
+
+    def _push_blocked(self, event: Event) -> None:
+        if self._strict_error is not None:
+            error, self._strict_error = self._strict_error, None
+            self._blocked = self._closed
+            if not self._closed:
+                self._push(event)  # the event is still recorded
+            raise error
+        if ("closed", TaskClosedError) not in self._warned:
+            self._warned.add(("closed", TaskClosedError))
+            log.warning(
+                "chaintrack: the LangChain callback handler got %s after "
+                "flush_tracker(finish=True) closed it; events after that are not "
+                "recorded. Create a new ClearMLCallbackHandler to track more.",
+                event[0],
+            )
 
     def _failed(self, where: str, exc: Exception) -> None:
         """An error in a callback: raised in strict mode, else logged once."""
@@ -182,6 +191,7 @@ class ClearMLCallbackHandler(Callbacks):
         by the next callback or flush_tracker on the caller's thread."""
         if config.strict() and self._strict_error is None:
             self._strict_error = exc
+            self._blocked = True
         self._warn_once(where, type(exc), f"{type(exc).__name__}: {exc}", exc)
 
     # -- the writer's side ------------------------------------------------------------------
@@ -196,6 +206,10 @@ class ClearMLCallbackHandler(Callbacks):
                 _ = self._visualizer.available
         except Exception as exc:
             self._deferred_error("loading textstat or spaCy", exc)
+
+    def _hand_over(self) -> None:
+        """Have the writer process the queued events (the scheduler's thread calls this)."""
+        self._writer.call_soon(self._drain_on_writer)
 
     def _drain_on_writer(self) -> list[spool.Item]:
         return self._drain()
@@ -338,15 +352,25 @@ class ClearMLCallbackHandler(Callbacks):
         self._pending.append((_FLUSH, _now(), None, None, series, asset, {}))
         self._writer.call_soon(self._drain_on_writer)
         if finish:
-            self._closed = True
+            self._closed = self._blocked = True
             self.task.close()  # stores everything queued before it, then marks it completed
         else:
             self.task.flush(wait_for_uploads=True)
         self._raise_deferred()
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Store everything recorded so far (the session goes on) and wait until it is stored.
+        False if ``timeout`` (default ``CHAINTRACK_DRAIN_TIMEOUT``) ran out first."""
+        self._raise_deferred()
+        self._hand_over()
+        stored = self._writer.flush(config.drain_timeout() if timeout is None else timeout)
+        self._raise_deferred()
+        return stored
+
     def _raise_deferred(self) -> None:
         if self._strict_error is not None:
             error, self._strict_error = self._strict_error, None
+            self._blocked = self._closed
             raise error
 
     @property
