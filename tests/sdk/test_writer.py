@@ -242,7 +242,9 @@ def test_the_writer_thread_leaves_the_applications_signals_to_the_application() 
     task = Task.init("writer", "signals")
     task.get_logger().report_text("start the writer", print_console=False)
     assert task.flush(wait_for_uploads=True)  # the thread is past its start
-    [thread] = [t for t in threading.enumerate() if t.name == "chaintrack-writer"]
+    thread = task._writer._thread  # other tests' writer threads may still be ending
+    assert thread is not None
+    assert thread.name == "chaintrack-writer"
     status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
     blocked = int(status.split("SigBlk:")[1].split()[0], 16)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
