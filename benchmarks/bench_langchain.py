@@ -25,9 +25,11 @@ tries to download NLTK data).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -116,9 +118,11 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
 
 
 def settle(handler: Any) -> None:
-    """Let the handler's background work finish (outside the clock)."""
+    """Let the handler's background work finish, and collect garbage (outside the clock, for
+    every variant alike, so that no variant pays for another one's leftovers)."""
     if handler is not None and hasattr(handler, "_drain"):
         handler.flush()
+    gc.collect()
 
 
 # -- children ------------------------------------------------------------------------------
@@ -140,8 +144,10 @@ def child_invoke(variant: str, rounds: int, burst: int) -> dict[str, Any]:
             settle(v)
         samples: dict[str, list[float]] = {k: [] for k in variants}
         order = list(variants)
-        for i in range(rounds):
-            for key in order[i % len(order) :] + order[: i % len(order)]:
+        shuffle = random.Random(1234).shuffle
+        for _ in range(rounds):
+            shuffle(order)  # a new order every round: no variant always follows another
+            for key in order:
                 callbacks = [variants[key]] if variants[key] is not None else []
                 start = time.perf_counter_ns()
                 work(callbacks)

@@ -3,9 +3,11 @@
 A callback appends its event to its handler's queue; the first event since the handler was last
 handed over puts the handler on this module's list (one append). This module's thread
 (``chaintrack-langchain``) looks at the list every :data:`DELAY` seconds and asks the writer to
-process the handlers on it, so a burst of callbacks (one chain invocation, one ``.batch()``) is
-processed as one piece, while the application does something else (typically, waits for its
-model). The caller's thread never wakes a thread per event: after a quiet second the thread
+process a handler once its queue has been quiet for :data:`DELAY` seconds (the burst of
+callbacks of one invocation or one ``.batch()`` is over), or holds events older than
+:data:`MAX_WAIT` seconds, or :data:`MAX_PENDING` events. So the records are built while the
+application does something else (typically, waits for its model), not in the middle of a
+call. The caller's thread never wakes a thread per event: after a quiet second the thread
 sleeps until the next request wakes it, and only that request pays for the wake-up.
 
 At exit, every handler's queue is handed over before chaintrack drains the writer.
@@ -20,14 +22,35 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Protocol
+from typing import Any, Protocol
 
 #: Seconds between the first event of a burst and its hand-over to the writer.
 DELAY = 0.02
 
 
+#: Hand a busy handler over at the latest this many seconds after its oldest queued event…
+MAX_WAIT = 1.0
+#: … or once it has this many events queued.
+MAX_PENDING = 10_000
+
+
 class Handler(Protocol):
+    _pending: Any
+
     def _hand_over(self) -> None: ...
+
+
+def _due(handler: Handler, now: float) -> bool:
+    """Quiet for DELAY seconds (the burst is over), or waiting too long, or too many events."""
+    pending = handler._pending
+    try:
+        return bool(
+            now - pending[-1][1] >= DELAY
+            or now - pending[0][1] >= MAX_WAIT
+            or len(pending) >= MAX_PENDING
+        )
+    except IndexError:  # processed meanwhile (a read of the records)
+        return True
 
 
 _waiting: deque[Handler] = deque()
@@ -82,11 +105,15 @@ def _run() -> None:
         time.sleep(DELAY)
         if _waiting:
             idle = 0
-            while _waiting:
+            now = time.time()
+            for _ in range(len(_waiting)):
                 handler = _waiting.popleft()
-                # A handler whose writer is gone keeps its events (a read processes them).
-                with contextlib.suppress(Exception):
-                    handler._hand_over()
+                if _due(handler, now):
+                    # A handler whose writer is gone keeps its events (a read processes them).
+                    with contextlib.suppress(Exception):
+                        handler._hand_over()
+                else:
+                    _waiting.append(handler)
             continue
         idle += 1
         if idle >= _IDLE_POLLS:
