@@ -25,7 +25,6 @@ tries to download NLTK data).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -118,11 +117,9 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
 
 
 def settle(handler: Any) -> None:
-    """Let the handler's background work finish, and collect garbage (outside the clock, for
-    every variant alike, so that no variant pays for another one's leftovers)."""
+    """Let the handler's background work finish (outside the clock)."""
     if handler is not None and hasattr(handler, "_drain"):
         handler.flush()
-    gc.collect()
 
 
 # -- children ------------------------------------------------------------------------------
@@ -215,6 +212,10 @@ def run_child(args: list[str], root: Path) -> dict[str, Any]:
     env = {**os.environ, "CHAINTRACK_HOME": str(home / "chaintrack"),
            "CLEARML_CACHE_DIR": str(home / "clearml"), "CLEARML_OFFLINE_MODE": "1",
            "HOME": str(home), "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    # ClearML analyses the repository and the installed packages of a new task in a forked
+    # process; with the threads of this benchmark running, that fork sometimes never ends.
+    # The analysis is not the handler's per-call cost: keep it in-process (a background thread).
+    (home / "clearml.conf").write_text("sdk { development { report_use_subprocess: false } }\n")
     out, log = home / "result.json", home / "child.log"
     started = time.perf_counter()
     print(f"running {' '.join(args)} …", file=sys.stderr, flush=True)
