@@ -26,8 +26,8 @@
                  x: t.x, y: t.y, hovertemplate: "%{x}: %{y}<extra>" + plain(t.name) + "</extra>" };
       });
       window.Plotly.newPlot(target, traces, {
-        margin: { l: 50, r: 10, t: 10, b: 40 }, height: 300, showlegend: true,
-        legend: { orientation: "h" }, xaxis: { title: { text: "iteration" } }
+        margin: { l: 50, r: 10, t: 10, b: 40 }, height: 320, showlegend: true,
+        legend: { orientation: "h", y: -0.25 }, xaxis: { title: { text: "iteration" } }
       }, { responsive: true, displaylogo: false });
       target.setAttribute("data-drawn", "true");
     });
@@ -85,9 +85,9 @@
     var box = document.getElementById("hide-identical");
     var table = document.getElementById("compare-params");
     if (box && table) {
-      box.addEventListener("change", function () {
-        table.classList.toggle("hide-identical", box.checked);
-      });
+      var apply = function () { table.classList.toggle("hide-identical", box.checked); };
+      box.addEventListener("change", apply);
+      apply();  // the box may have been ticked while the page was still loading
     }
     var form = document.getElementById("compare-form");
     var button = document.getElementById("compare-button");
