@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import marshal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ def pack_block(items: list[Item]) -> bytes:
     return len(payload).to_bytes(_LENGTH, "little") + payload
 
 
-def read_blocks(path: Path, on_damaged: Callable[[], None]) -> Iterator[list[Item]]:
+def read_blocks(path: Path, on_damaged: Callable[[], None]) -> Generator[list[Item], None, None]:
     """The items of a spool file, a block at a time. A damaged block or line (a crash cut it
     short) calls ``on_damaged`` and is skipped."""
     with path.open("rb") as f:

@@ -7,6 +7,10 @@ instead (the app is never blocked and nothing is dropped); the writer replays th
 has caught up. Spool files left by a process that died are replayed by the next writer of the
 same store. Writes are idempotent, so a replay never duplicates.
 
+Unreachable store (a tracking server that is down): a write that raises StoreUnavailableError is
+retried with backoff for as long as it takes, never dropped nor saved as failed; meanwhile new
+items go to the spool file on disk, so a crash during the outage loses at most a spill block.
+
 Order: items reach the store in the order they were put. Once an item has spilled, later items
 spill too until the writer has caught up with the queue and taken the spool file, so a status
 change can never be applied before the creation of its task. (Events are ordered by their
@@ -16,6 +20,7 @@ timestamps when read, but task updates are applied in the order they arrive.)
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from chaintrack import config
+from chaintrack.errors import StoreUnavailableError
 from chaintrack.sdk import spool
 from chaintrack.sdk.process import alive, block_process_signals, owner_pid
 from chaintrack.sdk.uploads import upload
@@ -46,6 +52,10 @@ _IDLE_WAIT = 0.5
 _RETRIES = 3
 #: How long ``shutdown`` waits for the thread to end once the queue is drained.
 _JOIN_TIMEOUT = 5.0
+#: Backoff between attempts to reach an unreachable store, and how long an exit waits for one
+#: (what is not sent by then stays in the spool folder for the next process of this store).
+_OFFLINE_BACKOFF = (0.5, 5.0)
+_OFFLINE_EXIT_WAIT = 5.0
 
 
 def _new_writer_id() -> int:
@@ -84,6 +94,8 @@ class Writer:
         self._io_lock = threading.Lock()
         # The batch the thread is writing: spilled by shutdown() if the store hangs.
         self._inflight: list[spool.Item] = []
+        # Set while the store is unreachable: new items go straight to the spool file.
+        self._offline = False
         self.written = 0
         self.spilled_total = 0
         self.failed_total = 0
@@ -102,7 +114,7 @@ class Writer:
         """Hand ``item`` to the writer. O(1); never blocks on I/O unless the queue is full."""
         if self._thread is None:
             self._start()
-        if self._spilled or len(self._queue) >= self._max_items:
+        if self._spilled or self._offline or len(self._queue) >= self._max_items:
             self._spill([item])
             return
         self._queue.append(item)
@@ -200,6 +212,8 @@ class Writer:
         thread = self._thread
         if thread is None:
             return
+        if self._offline:
+            timeout = min(timeout, _OFFLINE_EXIT_WAIT)
         if not self.flush(timeout):
             # The store is slow or hangs. The batch being written and the queue go to the spool
             # file (a duplicate of what the thread may still write is harmless: writes are
@@ -331,34 +345,80 @@ class Writer:
             batch.task_updates.append((task_id, {"last_update": ts}))
         return batch
 
-    def _upload(self, items: list[spool.Item]) -> list[spool.Item]:
-        """Put the batch's files in the blob store; artifacts become rows to write."""
+    def _upload(self, items: list[spool.Item]) -> list[spool.Item] | None:
+        """Put the batch's files in the blob store; artifacts become rows to write. None when
+        the store stayed unreachable until shutdown (which has spilled the items)."""
         result: list[spool.Item] = []
         for item in items:
             if item[0] != spool.UPLOAD:
                 result.append(item)
                 continue
+            uploaded: list[Any] = []
             try:
-                record = upload(self.store.blobs, item)
+                if not self._until_available(functools.partial(self._upload_one, item, uploaded)):
+                    return None
             except Exception as exc:
                 self._save_failed([item], exc)
                 continue
-            if record is not None:
-                result.append((spool.ARTIFACT, record))
+            if uploaded[0] is not None:
+                result.append((spool.ARTIFACT, uploaded[0]))
         return result
 
-    def _write(self, items: list[spool.Item], uploads: bool | None = None) -> None:
+    def _upload_one(self, item: spool.Item, out: list[Any]) -> None:
+        out.append(upload(self.store.blobs, item))
+
+    def _write_items(self, items: list[spool.Item]) -> None:
+        self.store.write(self._build(items))
+
+    def _until_available(self, action: Callable[[], object]) -> bool:
+        """Run ``action``; while the store is unreachable, wait with backoff and run it again.
+
+        False when shutdown stopped the wait (it has spilled the items being written). Other
+        errors are raised.
+        """
+        delay = _OFFLINE_BACKOFF[0]
+        while True:
+            try:
+                action()
+            except StoreUnavailableError as exc:
+                if not self._offline:
+                    self._offline = True
+                    log.warning(
+                        "chaintrack: %s. Events are kept (new ones in %s) and sent when it is "
+                        "reachable again.",
+                        exc,
+                        self._spool_dir,
+                    )
+                deadline = time.monotonic() + delay
+                while not self._stop and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if self._stop:
+                    return False
+                delay = min(delay * 2, _OFFLINE_BACKOFF[1])
+                continue
+            if self._offline:
+                self._offline = False
+                log.warning("chaintrack: %s is reachable again; sending the events kept while "
+                            "it was not.", redact(self.store.uri))  # fmt: skip
+            return True
+
+    def _write(self, items: list[spool.Item], uploads: bool | None = None) -> bool:
         """Write ``items`` in one transaction (``uploads``: whether any is an UPLOAD; None
-        means look)."""
+        means look). False when the store stayed unreachable until shutdown."""
         if uploads is None:
             uploads = any(item[0] == spool.UPLOAD for item in items)
         if uploads:
-            items = self._upload(items)
+            uploaded = self._upload(items)
+            if uploaded is None:
+                return False
+            items = uploaded
+        batch = self._build(items)
         for attempt in range(_RETRIES):
             try:
-                self.store.write(self._build(items))
+                if not self._until_available(lambda: self.store.write(batch)):
+                    return False
                 self.written += len(items)
-                return
+                return True
             except Exception as exc:
                 if attempt == _RETRIES - 1:
                     log.error(
@@ -369,20 +429,22 @@ class Writer:
                     )
                 else:
                     time.sleep(0.1 * 2**attempt)
-        self._write_one_by_one(items)
+        return self._write_one_by_one(items)
 
-    def _write_one_by_one(self, items: list[spool.Item]) -> None:
+    def _write_one_by_one(self, items: list[spool.Item]) -> bool:
         failed: list[spool.Item] = []
         error: Exception | None = None
         for item in items:
             try:
-                self.store.write(self._build([item]))
+                if not self._until_available(functools.partial(self._write_items, [item])):
+                    return False
                 self.written += 1
             except Exception as exc:
                 failed.append(item)
                 error = exc
         if failed:
             self._save_failed(failed, error)
+        return True
 
     def _save_failed(self, failed: list[spool.Item], error: Exception | None) -> None:
         self.failed_total += len(failed)
@@ -414,13 +476,15 @@ class Writer:
         def damaged() -> None:  # cut short by a crash, or not a queue item at all
             log.warning("chaintrack: skipping a damaged part of spool file %s", path)
 
-        for block in spool.read_blocks(path, damaged):
-            chunk.extend(block)
-            if len(chunk) >= BATCH_MAX:
-                self._write(chunk)
-                chunk = []
-        if chunk:
-            self._write(chunk)
+        with contextlib.closing(spool.read_blocks(path, damaged)) as blocks:
+            for block in blocks:
+                chunk.extend(block)
+                if len(chunk) >= BATCH_MAX:
+                    if not self._write(chunk):
+                        return  # unreachable until shutdown: the next writer replays the file
+                    chunk = []
+        if chunk and not self._write(chunk):
+            return
         path.unlink(missing_ok=True)
 
     def _recover_orphans(self) -> None:

@@ -25,18 +25,27 @@ def _create(uri: str) -> Store:
     scheme = uri.split(":", 1)[0].lower()
     if scheme.startswith(("sqlite", "postgresql")):
         return SqlStore(uri)
+    if scheme in ("http", "https"):
+        from chaintrack.store.rest import RestStore
+
+        return RestStore(uri)
     raise ConfigurationError(
         f"tracking URI {redact(uri)!r} has an unknown scheme {scheme!r}; use "
-        "sqlite:///path/to/file.db or postgresql://user:password@host/database, or leave "
-        "CHAINTRACK_TRACKING_URI unset for the embedded store under CHAINTRACK_HOME."
+        "sqlite:///path/to/file.db, postgresql://user:password@host/database or "
+        "http://host:port (a tracking server), or leave CHAINTRACK_TRACKING_URI unset for the "
+        "embedded store under CHAINTRACK_HOME."
     )
 
 
 _PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@")
+_HTTP_USERINFO = re.compile(r"^(https?://)[^/@]*@", re.IGNORECASE)
 
 
 def redact(uri: str) -> str:
-    """``uri`` with its password (``scheme://user:password@host``) shown as ``***``."""
+    """``uri`` with its password (``scheme://user:password@host``) shown as ``***``; for
+    http(s) the whole user part, which is a token (``http://***@host``)."""
+    if _HTTP_USERINFO.match(uri):
+        return _HTTP_USERINFO.sub(r"\1***@", uri)
     return _PASSWORD.sub(r"\1:***@", uri)
 
 
