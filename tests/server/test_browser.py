@@ -117,6 +117,29 @@ print(json.dumps(ids))
 """
 
 
+def start_ui(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """`chaintrack ui` on a free port, once it answers."""
+    port = free_port()
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chaintrack.cli", "ui", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                return server, base, log
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, "chaintrack ui did not start"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`chaintrack demo` and the SDK's tasks in a store, served by `chaintrack ui`."""
@@ -134,27 +157,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     assert demo.returncode == 0, demo.stdout + demo.stderr
     output = run_python(home, MAKE_TASKS.format(xss=XSS, sample=SAMPLE))
     ids = json.loads(output.strip().splitlines()[-1])  # report_text prints the lines before
-    port = free_port()
-    log = (home.parent / "ui.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chaintrack.cli", "ui", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + WAIT
-    while True:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, (home.parent / "ui.log").read_text()
-        assert time.monotonic() < deadline, "chaintrack ui did not start"
-        time.sleep(0.1)
+    server, base, log = start_ui(env, home.parent / "ui.log")
     try:
-        yield {"base": base, "ids": ids, "home": home}
+        yield {"base": base, "ids": ids, "home": home, "env": env}
     finally:
         server.terminate()
         server.wait(WAIT)
@@ -428,3 +433,31 @@ def test_logging_levels_render_with_their_names(watched: Watched, site: dict[str
     levels = page.locator("#console td.lvl").all_inner_texts()
     assert levels.count(logging.getLevelName(logging.ERROR)) == 1
     assert levels.count("INFO") == 3
+
+
+def test_a_server_with_a_token_asks_for_it_once(
+    browser: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    env = {**site["env"], "CHAINTRACK_AUTH_TOKEN": "let me in"}
+    server, base, log = start_ui(env, tmp_path / "locked.log")
+    page = Watched(browser, base, tmp_path)
+    try:
+        page.page.goto(base + "/tasks?project=sdk")
+        assert page.page.url.startswith(base + "/login?next=")
+        page.page.fill("input[name=token]", "wrong")
+        page.page.click("form.login button")
+        assert page.page.get_by_role("alert").inner_text() == "That token is not the server's."
+        page.page.fill("input[name=token]", "let me in")
+        page.page.click("form.login button")
+        assert page.page.url == base + "/tasks?project=sdk"
+        assert page.page.locator("#tasks tbody tr").count() == 2
+        page.page.get_by_role("link", name="baseline").click()
+        page.page.locator("nav.tabs").get_by_role("link", name="Scalars").click()
+        page.page.locator("#chart-0 .main-svg").first.wait_for()
+        # The 401 of the wrong token is the page's only console error (Chromium logs it).
+        assert [p for p in page.problems if "401" not in p] == []
+    finally:
+        page.context.close()
+        server.terminate()
+        server.wait(WAIT)
+        log.close()
