@@ -128,6 +128,7 @@ def test_pages_carry_a_strict_content_security_policy(api: Api) -> None:
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["cache-control"] == "no-store"
+    assert page.headers["server-timing"].startswith("app;dur=")
     assert "cdn" not in page.text.lower()
     assert '<script src="/static/app.js">' in page.text
 

@@ -8,7 +8,8 @@
   the cookie, so another site cannot make a signed-in browser write (no CSRF).
 - **Body limits.** A body larger than the limit gets 413 with the limit and the setting that
   raises it, before it is read (Content-Length) or as soon as it passes the limit (chunked).
-- **Headers.** Every response says ``nosniff`` and ``no-referrer``; pages get a
+- **Headers.** Every response says ``nosniff`` and ``no-referrer`` and carries
+  ``Server-Timing: app;dur=<ms>`` (the server's time until the response started); pages get a
   Content-Security-Policy that allows this server's own scripts only (no inline script, no
   CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -84,9 +86,10 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started_at = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
         path: str = scope["path"]
-        send = self._with_headers(send, path)
+        send = self._with_headers(send, path, started_at)
         server = scope.get("server") or ("", 0)
         if self.token is None and server[0] in _LOOPBACK:
             host = _host_name(headers.get("host", b"").decode("latin-1"))
@@ -179,7 +182,7 @@ class Gate:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _with_headers(self, send: Send, path: str) -> Send:
+    def _with_headers(self, send: Send, path: str, started_at: float) -> Send:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -197,6 +200,8 @@ class Gate:
                     ]
                 if b"cache-control" not in names and not path.startswith("/static/"):
                     extra.append((b"cache-control", b"no-store"))
+                elapsed = (time.perf_counter() - started_at) * 1000
+                extra.append((b"server-timing", f"app;dur={elapsed:.2f}".encode()))
                 headers += [(k, v) for k, v in extra if k not in names]
                 message = {**message, "headers": headers}
             await send(message)

@@ -172,21 +172,25 @@ def trace_in(data: dict[str, Any]) -> TracePage:
 
 
 def batch_out(batch: WriteBatch) -> bytes:
-    """A write batch as JSON (what the HTTP store sends)."""
+    """A write batch as JSON (what the HTTP store sends). The hot path: events are tuples of
+    plain values and go to ``json.dumps`` as they are."""
     events = batch.events
     if not all(e[8] is None or math.isfinite(e[8]) for e in events):
         events = [(*e[:8], number_out(e[8]), *e[9:]) for e in events]  # type: ignore[misc]
-    return dumps(
-        {
-            "new_tasks": batch.new_tasks,
-            "task_updates": [[task_id, fields] for task_id, fields in batch.task_updates],
-            "parameters": batch.parameters,
-            "configurations": batch.configurations,
-            "events": events,
-            "artifacts": batch.artifacts,
-            "models": batch.models,
-        }
-    )
+    data = {
+        "new_tasks": [t.__dict__ for t in batch.new_tasks],
+        "task_updates": [[task_id, fields] for task_id, fields in batch.task_updates],
+        "parameters": [r.__dict__ for r in batch.parameters],
+        "configurations": [r.__dict__ for r in batch.configurations],
+        "events": events,
+        "artifacts": [r.__dict__ for r in batch.artifacts],
+        "models": [r.__dict__ for r in batch.models],
+    }
+    try:
+        text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a non-finite number in a task's fields: sent as null
+        text = json.dumps(finite(data), allow_nan=False, separators=(",", ":"))
+    return text.encode()
 
 
 def _check(ok: bool, what: str) -> None:
@@ -247,15 +251,35 @@ _ROW_TYPES: tuple[tuple[type, ...], ...] = (
 )
 
 
-def _event_row(row: Any, index: int) -> EventRow:
-    _check(isinstance(row, list) and len(row) == 12, f"event {index} must be a list of 12 values")
-    for value, allowed in zip(row, _ROW_TYPES, strict=True):
-        if not isinstance(value, allowed) or isinstance(value, bool):
-            _check(False, f"event {index} has a value of the wrong type: {value!r}")
-    if isinstance(row[8], str):
-        _check(row[8] in _NON_FINITE, f"event {index} has a value that is not a number")
-        row[8] = _NON_FINITE[row[8]]
-    return tuple(row)
+_NUMBER = (int, float)
+
+
+def _event_rows(rows: list[Any]) -> list[EventRow]:
+    """Checked event rows. ``type(x) is`` tests keep the loop fast (about 1 µs a row) and
+    refuse booleans, which are ints to ``isinstance``."""
+    checked: list[EventRow] = []
+    for index, row in enumerate(rows):
+        _check(type(row) is list and len(row) == 12,
+               f"event {index} must be a list of 12 values")  # fmt: skip
+        task_id, writer, seq, kind, ts, metric, variant, iteration, value, level, text, data = row
+        if not (
+            type(task_id) is str and type(writer) is int and type(seq) is int
+            and type(kind) is str and type(ts) in _NUMBER
+            and (metric is None or type(metric) is str)
+            and (variant is None or type(variant) is str)
+            and (iteration is None or type(iteration) is int)
+            and (value is None or type(value) in _NUMBER or type(value) is str)
+            and (level is None or type(level) is int)
+            and (text is None or type(text) is str) and (data is None or type(data) is str)
+        ):  # fmt: skip
+            for item, allowed in zip(row, _ROW_TYPES, strict=True):
+                if not isinstance(item, allowed) or isinstance(item, bool):
+                    _check(False, f"event {index} has a value of the wrong type: {item!r}")
+        if type(value) is str:
+            _check(value in _NON_FINITE, f"event {index} has a value that is not a number")
+            row[8] = _NON_FINITE[value]
+        checked.append(tuple(row))
+    return checked
 
 
 def batch_in(body: bytes) -> WriteBatch:
@@ -303,7 +327,7 @@ def batch_in(body: bytes) -> WriteBatch:
         task_updates=updates,
         parameters=records("parameters", ParameterRecord),
         configurations=records("configurations", ConfigurationRecord),
-        events=[_event_row(row, i) for i, row in enumerate(data.get("events", []))],
+        events=_event_rows(data.get("events", [])),
         artifacts=records("artifacts", ArtifactRecord),
         models=records("models", ModelRecord),
     )
