@@ -1,13 +1,19 @@
-"""`chaintrack ui` and `chaintrack server` refuse what they cannot serve, with what to do.
-
-(Serving itself is exercised by the browser tests and the HTTP-store tests, which start these
-commands as real processes.)"""
+"""`chaintrack ui` and `chaintrack server`: what they refuse to serve, and a server with several
+worker processes. (The browser tests and the outage test start these commands too.)"""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 
-from chaintrack import cli
+from chaintrack import Task, cli
 
 
 def test_ui_of_a_tracking_server_points_at_its_address(
@@ -39,3 +45,60 @@ def test_serve_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["server", "--workers", "0"])
     assert exited.value.code == 2
     assert "--workers: 0 is too small" in capsys.readouterr().err
+
+
+def test_a_server_with_two_workers_serves_the_sdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CHAINTRACK_HOME": str(tmp_path / "server-home"),
+        "CHAINTRACK_AUTH_TOKEN": "w2",
+    }
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chaintrack.cli",
+            "server",
+            "--store",
+            f"sqlite:///{tmp_path / 'tasks.db'}",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        monkeypatch.setenv("CHAINTRACK_TRACKING_URI", url)
+        monkeypatch.setenv("CHAINTRACK_AUTH_TOKEN", "w2")
+        task = Task.init(project_name="workers", task_name="two")
+        for i in range(2_000):
+            task.get_logger().report_scalar("m", "v", float(i), iteration=i)
+        task.close()
+        points = Task.get_task(task_id=task.id).get_reported_scalars()["m"]["v"]["x"]
+        assert points == list(range(2_000))
+        # The workers share the token that the command put in their environment.
+        assert httpx.get(url + "/api/v1/projects").status_code == 401
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
