@@ -42,7 +42,8 @@ SAMPLE_CSP = (
     "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self' data:; "
     "style-src 'unsafe-inline'; font-src data:; frame-ancestors 'self'"
 )
-_PUBLIC = ("/login", "/static/", "/api/v1/health", "/favicon.ico")
+#: What answers without the token: the sign-in page, the stylesheet and scripts, the health check.
+_PUBLIC = frozenset({"/login", "/api/v1/health"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _UPLOAD_PREFIX = "/api/v1/blobs/"
 
@@ -101,7 +102,7 @@ class Gate:
                     "requests for localhost or 127.0.0.1 only",
                 )
                 return
-        public = path.startswith(_PUBLIC)
+        public = path in _PUBLIC or path.startswith("/static/")
         if self.token is not None and not public and not self._authorized(headers, scope["method"]):
             await self._refuse(scope, send, path)
             return
