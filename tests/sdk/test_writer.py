@@ -359,10 +359,11 @@ def test_reporting_after_a_drain_still_reaches_the_store() -> None:
     task = Task.init("writer", "after drain")
     logger = task.get_logger()
     logger.report_scalar("loss", "train", 1.0, 0)
+    drained = task._writer._thread
+    assert drained is not None
     writer.drain_all(WAIT)
-    for thread in threading.enumerate():
-        if thread.name == "chaintrack-writer":
-            thread.join(WAIT)  # the drained writer thread has ended
+    drained.join(WAIT)  # this task's drained writer thread has ended (other tests' may not)
+    assert not drained.is_alive()
     logger.report_scalar("loss", "train", 2.0, 1)
     assert task._writer.flush(WAIT)
     assert iterations(task.id) == [0, 1]
