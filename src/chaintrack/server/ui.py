@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError
 from chaintrack.sdk import params
+from chaintrack.sdk.task import STATUSES
 from chaintrack.server import views
 from chaintrack.server.security import SESSION_COOKIE, session_value
 from chaintrack.store.base import Store
@@ -44,16 +45,6 @@ TABS = (
     ("debug", "Debug samples"),
     ("artifacts", "Artifacts & models"),
     ("trace", "Trace"),
-)
-STATUSES = (
-    "created",
-    "queued",
-    "in_progress",
-    "stopped",
-    "completed",
-    "failed",
-    "published",
-    "closed",
 )
 LEVELS = ((0, "all"), (10, "debug"), (20, "info"), (30, "warning"), (40, "error"))
 CONSOLE_PAGE = 200
