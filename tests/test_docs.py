@@ -59,13 +59,28 @@ def test_the_argument_walk_sees_every_option() -> None:
     assert {"TASK", "--rows"} <= set(_documented_arguments(commands["show"]))
 
 
+def _commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every command and nested command (``clearml push``) with its parser."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, sub in _subcommands(parser).items():
+        found[prefix + name] = sub
+        found.update(_commands(sub, prefix + name + " "))
+    return found
+
+
+def test_nested_commands_are_walked() -> None:
+    assert "clearml push" in _commands(cli.build_parser())
+
+
 @pytest.mark.parametrize(
-    "command", sorted(_subcommands(cli.build_parser())), ids=lambda c: f"chaintrack {c}"
+    "command", sorted(_commands(cli.build_parser())), ids=lambda c: f"chaintrack {c}"
 )
 def test_every_cli_option_is_in_the_cli_doc(command: str) -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert f"## `chaintrack {command}" in text, f"docs/cli.md has no section for {command!r}"
-    parser = _subcommands(cli.build_parser())[command]
+    parser = _commands(cli.build_parser())[command]
     missing = [name for name in _documented_arguments(parser) if f"`{name}" not in text]
     assert not missing, f"docs/cli.md does not document {missing} of `chaintrack {command}`"
 

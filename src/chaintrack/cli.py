@@ -333,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_options(server)
     server.add_argument("--workers", type=_count(1), default=1, help="worker processes (default 1)")
     server.set_defaults(func=_cmd_server)
+
+    from chaintrack.clearml.command import register as register_clearml
+
+    register_clearml(commands)
     return parser
 
 

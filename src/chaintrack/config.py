@@ -110,6 +110,14 @@ HTTP_TIMEOUT = Setting(
     "30",
     "Seconds an HTTP request to a tracking server may take before the client retries it.",
 )
+MIRROR = Setting(
+    "CHAINTRACK_MIRROR",
+    "",
+    "`clearml` pushes every task to ClearML in the background when it ends (a detached "
+    "`chaintrack clearml push`, logged to `logs/clearml-mirror.log` under CHAINTRACK_HOME). "
+    "ClearML's own configuration picks the server (`clearml.conf`, `CLEARML_API_HOST`, …) or "
+    "offline mode (`CLEARML_OFFLINE_MODE=1`). Empty: no mirror.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     HOME,
@@ -125,6 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
     SERVER_MAX_UPLOAD_MB,
     SERVER_INGEST_QUEUE,
     HTTP_TIMEOUT,
+    MIRROR,
 )
 
 
@@ -221,6 +230,19 @@ def server_ingest_queue() -> int:
 
 def http_timeout() -> float:
     return max(0.1, _as_float(HTTP_TIMEOUT))
+
+
+def mirror() -> str | None:
+    """Where tasks are mirrored when they end: ``"clearml"`` or None."""
+    raw = MIRROR.raw().strip().lower()
+    if raw in ("", "none", "off", "0"):
+        return None
+    if raw == "clearml":
+        return raw
+    raise ConfigurationError(
+        f"{MIRROR.name}={MIRROR.raw()!r} is not a mirror chaintrack knows; set it to `clearml` "
+        "or unset it."
+    )
 
 
 def render_markdown() -> str:

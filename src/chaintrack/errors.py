@@ -44,6 +44,11 @@ class TaskClosedError(ChainTrackError, RuntimeError):
     """A task (or a handler bound to it) was used after it was closed."""
 
 
+class MirrorError(ChainTrackError):
+    """A task could not be pushed to ClearML (no credentials, server unreachable, a refused
+    call). Nothing recorded in chaintrack is changed by a failed push."""
+
+
 class MissingDependencyError(ChainTrackError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import spool
+from chaintrack.sdk import mirror, spool
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -194,6 +194,7 @@ class Task(TaskConfiguring, TaskReads):
         """Create a live task without making it current (the LangChain handler uses this)."""
         kind = _task_type(task_type)
         tag_list = _tags(tags)
+        config.mirror()  # a bad CHAINTRACK_MIRROR is an error here, not when the task ends
         project = str(project_name) if project_name else "default"
         name = str(task_name) if task_name else _default_task_name()
         if project.startswith("/") or project.endswith("/") or "//" in project:
@@ -404,6 +405,8 @@ class Task(TaskConfiguring, TaskReads):
             if Task._current is self:
                 Task._current = None
         self._writer.flush(config.drain_timeout())
+        if was_live and self._owner_pid == os.getpid():
+            mirror.after_close(self.id, self._store.uri)
 
     @classmethod
     def current_task(cls) -> Task | None:
