@@ -136,22 +136,25 @@ def _run_worker(request: dict[str, Any], quiet: bool) -> Iterator[dict[str, Any]
     if child.stderr is not None:
         reader = threading.Thread(target=_keep_tail, args=(child.stderr, tail), daemon=True)
         reader.start()
-    child.stdin.write(json.dumps(request))
-    child.stdin.close()
-    for line in child.stdout:
-        reply = json.loads(line)
-        if reply["kind"] == "error":
-            child.wait()
-            raise MirrorError(reply["message"])
-        yield reply
-    code = child.wait()
-    if reader is not None:
-        reader.join(5)
+    try:
+        child.stdin.write(json.dumps(request))
+        child.stdin.close()
+        for line in child.stdout:
+            reply = json.loads(line)
+            if reply["kind"] == "error":
+                raise MirrorError(reply["message"])
+            yield reply
+    finally:
+        child.stdout.close()
+        code = child.wait()
+        if reader is not None:
+            reader.join(5)
     if code != 0:
         shown = "".join(tail).strip() or "(no output)"
         raise MirrorError(f"the ClearML push process ended with status {code}:\n{shown}")
 
 
 def _keep_tail(stream: IO[str], tail: collections.deque[str]) -> None:
-    for line in stream:
-        tail.append(line)
+    with stream:
+        for line in stream:
+            tail.append(line)

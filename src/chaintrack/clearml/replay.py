@@ -7,6 +7,7 @@ Everything but the final status: :mod:`chaintrack.clearml.push` opens the ClearM
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from chaintrack.store.records import (
 #: Artifact types ClearML serializes itself (so ``.get()`` in ClearML gives the object back);
 #: the others are uploaded as the stored file.
 _AS_OBJECT = ("dict", "list", "pandas", "pandas-series", "numpy")
+_LEVEL_NAMES = {0: "notset", 10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 #: Properties user properties always carry, whatever their own section says.
 PROPERTIES_SECTION = "properties"
 
@@ -58,7 +60,7 @@ def replay(source: Source, cm: Any, offline: bool, scratch: Path) -> None:
         )
     logger = cm.get_logger()
     _scalars(source, logger)
-    _console(source, logger)
+    _console(source, cm, logger, online=not offline)
     _tables_and_plots(source, logger)
     _media(source, logger)
     _spans(source, logger)
@@ -116,9 +118,29 @@ def _scalars(source: Source, logger: Any) -> None:
             logger.report_scalar(e.metric or "", e.variant or "", value, e.iter or 0)
 
 
-def _console(source: Source, logger: Any) -> None:
+def _console(source: Source, cm: Any, logger: Any, online: bool) -> None:
     for e in source.store.get_events(source.record.id, LOG):
-        logger.report_text(e.text or "", level=e.level or 20, print_console=False)
+        level = e.level or logging.INFO
+        if online:
+            _console_event(cm, e.text or "", level, e.ts)
+        else:
+            logger.report_text(e.text or "", level=level, print_console=False)
+
+
+def _console_event(cm: Any, text: str, level: int, ts: float) -> None:
+    """A console line with its own time and level, on a task made by ``Task.create``.
+
+    The SDK's ``Logger.report_text`` sends such a task's lines with upper-case level names
+    ("INFO"), which the server's event schema refuses, and with the time of the push; this builds
+    the event the SDK's console handler would have sent.
+    """
+    from clearml.backend_interface.metrics.events import ConsoleEvent
+
+    name = _LEVEL_NAMES.get(level // 10 * 10, "info")
+    # ConsoleEvent is annotated with an int level but passes a str through as it is.
+    event = ConsoleEvent(message=text, level=name, worker=cm.session.worker,  # type: ignore[arg-type]
+                         timestamp=int(ts * 1000))  # fmt: skip
+    cm._reporter._report(event)
 
 
 def _tables_and_plots(source: Source, logger: Any) -> None:

@@ -16,7 +16,7 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -105,21 +105,20 @@ def _push_one(
     ClearMLTask.set_offline(offline)
     scratch = Path(tempfile.mkdtemp(prefix="chaintrack-clearml-"))
     try:
-        cm = ClearMLTask.init(
-            project_name=project or record.project,
-            task_name=record.name,
-            task_type=mapping.task_type(record.type),
-            tags=mapping.tags(record, offline) or None,
-            reuse_last_task_id=False,
-            output_uri=None if offline else True,
-            auto_connect_frameworks=dict.fromkeys(connection.FRAMEWORKS, False),
-            auto_connect_arg_parser=False,
-            auto_connect_streams=False,
-            auto_resource_monitoring=False,
+        cm = (
+            _open_offline(ClearMLTask, record, project)
+            if offline
+            else _open_online(ClearMLTask, record, project)
         )
         try:
-            replay(Source(store, record), cm, offline, scratch)
-            cm.flush(wait_for_uploads=True)
+            with _refusals() as refused:
+                replay(Source(store, record), cm, offline, scratch)
+                cm.flush(wait_for_uploads=True)
+            if refused:
+                raise MirrorError(
+                    f"ClearML refused part of the task ({len(refused)} error(s)); the first: "
+                    + refused[0]
+                )
             if not offline:
                 _end_status(cm, record)
             session = Path(f"{cm.get_offline_mode_folder()}.zip") if offline else None
@@ -145,6 +144,41 @@ def _push_one(
     return {**result, "outcome": "pushed", "url": url, "message": f"ClearML task {cm.id}"}
 
 
+def _open_offline(ClearMLTask: Any, record: TaskRecord, project: str | None) -> Any:
+    # Offline sessions exist only for the process's main task (Task.init). An import always
+    # ends completed, so a failed or stopped status travels as a tag (mapping.tags).
+    return ClearMLTask.init(
+        project_name=project or record.project,
+        task_name=record.name,
+        task_type=mapping.task_type(record.type),
+        tags=mapping.tags(record, offline=True) or None,
+        reuse_last_task_id=False,
+        auto_connect_frameworks=dict.fromkeys(connection.FRAMEWORKS, False),
+        auto_connect_arg_parser=False,
+        auto_connect_streams=False,
+        auto_resource_monitoring=False,
+    )
+
+
+def _open_online(ClearMLTask: Any, record: TaskRecord, project: str | None) -> Any:
+    # Task.create, not Task.init: a main task's close() marks it completed whatever it was (a
+    # stopped task would arrive completed), and installs hooks and a console banner. The task
+    # is started by hand and ended with the chaintrack task's own status (_end_status).
+    cm = ClearMLTask.create(
+        project_name=project or record.project,
+        task_name=record.name,
+        task_type=mapping.task_type(record.type),
+        add_task_init_call=False,
+        detect_repository=False,
+        packages=False,
+    )
+    if record.tags:
+        cm.set_tags(mapping.tags(record, offline=False))
+    cm.output_uri = True  # artifacts and models go to the server's file server
+    cm.mark_started(force=True)
+    return cm
+
+
 def _end_status(cm: Any, record: TaskRecord) -> None:
     if record.status == "failed":
         cm.mark_failed(
@@ -154,7 +188,31 @@ def _end_status(cm: Any, record: TaskRecord) -> None:
         )
     elif record.status == "stopped":
         cm.mark_stopped(force=True, status_message=record.status_reason or "stopped in chaintrack")
-    # completed (and published, closed): close() completes the task
+    else:  # completed (and published, closed)
+        cm.mark_completed()
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage()[:2000])
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[list[str]]:
+    """Errors the clearml SDK logs instead of raising (a refused event batch, a failed upload):
+    a push that met one must not look complete."""
+    refused: list[str] = []
+    handler = _ErrorCollector(refused)
+    clearml_logger = logging.getLogger("clearml")
+    clearml_logger.addHandler(handler)
+    try:
+        yield refused
+    finally:
+        clearml_logger.removeHandler(handler)
 
 
 def _abandon(cm: Any, error: Exception) -> None:

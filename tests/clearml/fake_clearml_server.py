@@ -408,7 +408,7 @@ class FakeClearMLServer:
                 with fake.state.lock:
                     for part in message.get_payload():
                         name = part.get_param("name", header="content-disposition")
-                        key = "/".join(p for p in (base, str(name)) if p)
+                        key = "/".join(p.strip("/") for p in (base, _utf8(name)) if p)
                         fake.state.files[key] = part.get_payload(decode=True)
                         fake.state.calls.append(Call("files.upload", key))
                 self.send_response(200)
@@ -430,6 +430,15 @@ class _Quiet(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _utf8(header_value: object) -> str:
+    """A multipart field name as sent (UTF-8 bytes, which the email parser kept escaped)."""
+    text = str(header_value)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def _with_ids(items: list[dict[str, Any]], ids: Any) -> list[dict[str, Any]]:
