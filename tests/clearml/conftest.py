@@ -11,6 +11,7 @@ import pytest
 from fake_clearml_server import FakeClearMLServer
 
 from chaintrack import OutputModel, Task
+from chaintrack.sdk import mirror
 from chaintrack.store import open_store
 from chaintrack.store.records import WriteBatch
 
@@ -42,6 +43,15 @@ def clearml_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "clearml-cache"
     monkeypatch.setenv("CLEARML_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True)
+def background_pushes_end() -> Iterator[None]:
+    """Background pushes (CHAINTRACK_MIRROR) of a test end before the next test starts."""
+    yield
+    for child in mirror._children:
+        child.wait(120)
+    mirror._children.clear()
 
 
 @pytest.fixture

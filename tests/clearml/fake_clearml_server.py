@@ -25,9 +25,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import jwt
@@ -93,6 +93,8 @@ class FakeClearMLServer:
 
     def __init__(self) -> None:
         self.state = FakeState()
+        #: Set it to refuse every events.add_batch, as a server out of disk space does.
+        self.refuse_events = False
         self._validator = _event_validator()
         self._api = _start(self._api_handler_class())
         self._files = _start(self._files_handler_class())
@@ -123,6 +125,10 @@ class FakeClearMLServer:
     # -- what a test asserts on -------------------------------------------------------------
     def endpoints(self) -> list[str]:
         return [call.endpoint for call in self.state.calls]
+
+    def file_at(self, url: str) -> bytes:
+        """The bytes uploaded to the file server at ``url`` (as the SDK wrote it in an event)."""
+        return self.state.files[unquote(url.removeprefix(self.files_url).strip("/"))]
 
     def task_events(self, task_id: str, type_: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -347,6 +353,8 @@ class FakeClearMLServer:
 
     # events
     def _events_add_batch(self, _body: dict[str, Any], raw: Any) -> dict[str, Any]:
+        if self.refuse_events:
+            raise CallError(400, 0, "fake ClearML server: events refused (refuse_events)")
         events = raw if isinstance(raw, list) else [raw]
         for event in events:
             errors = sorted(self._validator.iter_errors(event), key=str)
@@ -402,21 +410,18 @@ class FakeClearMLServer:
         class Handler(_Quiet):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                header = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
-                message = BytesParser().parsebytes(header + raw)
                 base = self.path.strip("/")
                 with fake.state.lock:
-                    for part in message.get_payload():
-                        name = part.get_param("name", header="content-disposition")
-                        key = "/".join(p.strip("/") for p in (base, _utf8(name)) if p)
-                        fake.state.files[key] = part.get_payload(decode=True)
+                    for name, data in _multipart(raw, self.headers["Content-Type"]):
+                        key = "/".join(p.strip("/") for p in (base, name) if p)
+                        fake.state.files[key] = data
                         fake.state.calls.append(Call("files.upload", key))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def do_GET(self) -> None:
-                data = fake.state.files.get(self.path.strip("/").split("?")[0])
+                data = fake.state.files.get(unquote(self.path.strip("/").split("?")[0]))
                 self.send_response(200 if data is not None else 404)
                 self.send_header("Content-Length", str(len(data or b"")))
                 self.end_headers()
@@ -432,13 +437,20 @@ class _Quiet(BaseHTTPRequestHandler):
         pass
 
 
-def _utf8(header_value: object) -> str:
-    """A multipart field name as sent (UTF-8 bytes, which the email parser kept escaped)."""
-    text = str(header_value)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8")
-    except UnicodeError:
-        return text
+def _multipart(raw: bytes, content_type: str) -> list[tuple[str, bytes]]:
+    """(field name, bytes) of a multipart/form-data body; names are UTF-8, as the SDK sends them
+    (the email parser would replace their non-ASCII bytes)."""
+    boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+    if boundary is None:
+        return []
+    fields = []
+    for part in raw.split(b"--" + boundary.group(1).encode())[1:-1]:
+        part = part.removeprefix(b"\r\n").removesuffix(b"\r\n")  # the delimiters' own CRLFs
+        head, _, body = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name is not None:
+            fields.append((name.group(1).decode("utf-8"), body))
+    return fields
 
 
 def _with_ids(items: list[dict[str, Any]], ids: Any) -> list[dict[str, Any]]:

@@ -25,8 +25,7 @@ def _only_task(fake: FakeClearMLServer) -> dict[str, Any]:
 
 
 def _file(fake: FakeClearMLServer, url: str) -> bytes:
-    key = url.removeprefix(fake.files_url).strip("/")
-    return fake.state.files[key]
+    return fake.file_at(url)
 
 
 def test_the_sdk_imports_an_offline_session(

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from chaintrack.clearml.mapping import FINAL_STATUSES
 from chaintrack.errors import MirrorError
 from chaintrack.store import open_store
+from chaintrack.store.base import Store
+from chaintrack.store.records import TaskRecord
 
 #: ``progress(done, total, task_id)``: before each task, and once at the end with ``done == total``.
 Progress = Callable[[int, int, str], None]
@@ -87,12 +90,15 @@ def push_many(
     """Push several tasks with one ClearML session; ``quiet=False`` shows what the SDK prints."""
     if not task_ids:
         return []
+    source = open_store(store)
+    for task_id in task_ids:  # unknown or running tasks: an error before anything starts
+        ended_task(source, task_id)
     request = {
         "task_ids": list(task_ids),
         "project": project,
         "offline": offline,
         "force": force,
-        "store": _store_uri(store),
+        "store": source.uri,
         "quiet": quiet,
     }
     results = []
@@ -113,6 +119,17 @@ def pending(store: str | None = None) -> list[str]:
         if reply["kind"] == "pending":
             return list(reply["task_ids"])
     return []
+
+
+def ended_task(store: Store, task_id: str) -> TaskRecord:
+    """The task's record; MirrorError while it is still running (it would arrive incomplete)."""
+    record = store.get_task(task_id)
+    if record.status not in FINAL_STATUSES:
+        raise MirrorError(
+            f"task {task_id} is still {record.status}: push it once it has ended (close() or the "
+            "end of its process), so that ClearML gets all of it"
+        )
+    return record
 
 
 def _store_uri(store: str | None) -> str:

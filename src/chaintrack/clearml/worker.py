@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chaintrack.clearml import connection, mapping
+from chaintrack.clearml.push import ended_task
 from chaintrack.clearml.replay import Source, replay
 from chaintrack.errors import ChainTrackError, MirrorError
 from chaintrack.store import open_store
@@ -44,7 +45,7 @@ def run(request: dict[str, Any], emit: Emit) -> None:
         assert server is not None
         emit("pending", task_ids=_pending(source_store, server.api_host))
         return
-    records = [_finished_task(source_store, task_id) for task_id in request["task_ids"]]
+    records = [ended_task(source_store, task_id) for task_id in request["task_ids"]]
     for done, record in enumerate(records):
         emit("progress", done=done, total=len(records), task_id=record.id)
         previous = None
@@ -60,16 +61,6 @@ def run(request: dict[str, Any], emit: Emit) -> None:
 def _pending(store: Store, api_host: str) -> list[str]:
     tasks = store.find_tasks(TaskQuery(status=mapping.FINAL_STATUSES))
     return [t.id for t in reversed(tasks) if api_host not in mapping.mirrors(t.system_tags)]
-
-
-def _finished_task(store: Store, task_id: str) -> TaskRecord:
-    record = store.get_task(task_id)
-    if record.status not in mapping.FINAL_STATUSES:
-        raise MirrorError(
-            f"task {task_id} is still {record.status}: push it once it has ended (close() or the "
-            "end of its process), so that ClearML gets all of it"
-        )
-    return record
 
 
 def _skipped(record: TaskRecord, clearml_id: str, server: connection.Server) -> dict[str, Any]:

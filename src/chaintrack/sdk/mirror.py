@@ -19,6 +19,8 @@ import time
 from chaintrack import config
 
 log = logging.getLogger("chaintrack")
+#: Background pushes started by this process, kept so they are reaped (not zombies, no warning).
+_children: list[subprocess.Popen[bytes]] = []
 
 
 def log_path() -> str:
@@ -41,7 +43,7 @@ def after_close(task_id: str, store_uri: str) -> subprocess.Popen[bytes] | None:
             out.flush()
             command = [sys.executable, "-m", "chaintrack.cli", "clearml", "push", task_id,
                        "--store", store_uri]  # fmt: skip
-            return subprocess.Popen(
+            child = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -49,6 +51,9 @@ def after_close(task_id: str, store_uri: str) -> subprocess.Popen[bytes] | None:
                 start_new_session=True,  # survives the application's exit and its Ctrl-C
                 close_fds=True,
             )
+        _children[:] = [c for c in _children if c.poll() is None]
+        _children.append(child)
+        return child
     except Exception as error:
         log.warning("chaintrack: could not start the ClearML mirror of task %s: %s", task_id, error)
         return None
