@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ from chaintrack.store.views import EventQuery, TaskPageQuery, TaskStats
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    s = SqlStore(f"sqlite:///{tmp_path / 'tasks.db'}")
+def store(store_uri: str) -> Iterator[SqlStore]:
+    """A new store on each SQL backend (``sqlite`` and ``postgresql``)."""
+    s = SqlStore(store_uri)
     yield s
     s.close()
 
