@@ -3,7 +3,8 @@ throwaway PostgreSQL server for the tests that run on both SQL backends (see ``p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,25 @@ def postgres_uri(postgres: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes URIs of new, empty databases of one SQL backend (a test runs on each)."""
+    made: list[str] = []
+    numbers = itertools.count()
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+
+    def make() -> str:
+        if server is None:
+            return f"sqlite:///{tmp_path / f'store-{next(numbers)}.db'}"
+        made.append(server.create_database())
+        return server.uri(made[-1])
+
+    yield make
+    store.close_all()  # before the databases are dropped
+    for name in made:
+        server.drop_database(name)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def store_uri(new_database: Callable[[], str]) -> str:
     """A URI of a new store of each SQL backend (an empty SQLite file path, an empty database)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("postgres_uri"))
+    return new_database()

@@ -30,6 +30,9 @@ from typing import Any
 
 URI_VARIABLE = "CHAINTRACK_TEST_POSTGRES_URI"
 _USER = "chaintrack"
+#: The throwaway cluster checks passwords over TCP (so that a wrong one is refused, as by a real
+#: server); the unix socket trusts local users.
+PASSWORD = "chaintrack-test"
 
 
 class PostgresUnavailable(Exception):
@@ -96,8 +99,13 @@ class PostgresServer:
 
         port = _free_port()
         data = root / "data"
+        password_file = root / "password"
+        password_file.write_text(PASSWORD + "\n")
+        if prefix:
+            os.chown(password_file, owner.pw_uid, owner.pw_gid)
         steps = [
-            (str(bin_dir / "initdb"), "-D", str(data), "-U", _USER, "--auth=trust",
+            (str(bin_dir / "initdb"), "-D", str(data), "-U", _USER, "--auth-local=trust",
+             "--auth-host=scram-sha-256", f"--pwfile={password_file}",
              "-E", "UTF8", "--locale=C", "--no-sync"),
             (str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
              "-t", "60", "-o",
@@ -117,7 +125,7 @@ class PostgresServer:
                     f"could not start PostgreSQL ({Path(step[0]).name} failed: "
                     f"{(done.stderr or done.stdout).strip()[-1000:]} {tail})"
                 )
-        server = cls(f"postgresql://{_USER}@127.0.0.1:{port}/postgres", root, run)
+        server = cls(f"postgresql://{_USER}:{PASSWORD}@127.0.0.1:{port}/postgres", root, run)
         server._bin_dir = bin_dir
         return server
 

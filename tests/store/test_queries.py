@@ -3,19 +3,16 @@ index they rely on."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from chaintrack.errors import InvalidArgumentError
-from chaintrack.store import migrate
+from chaintrack.store import migrate, schema
 from chaintrack.store.records import LOG, SCALAR, SPAN, TaskRecord, WriteBatch
 from chaintrack.store.sql import SqlStore
 from chaintrack.store.views import EventQuery, TaskPageQuery, TaskStats
@@ -278,28 +275,37 @@ def test_a_cycle_of_parents_cannot_hang_the_trace(store: SqlStore) -> None:
     assert [v.span["span_id"] for v in page.spans] == ["r", "x2"]
 
 
-def test_upgrading_a_first_revision_store_indexes_its_spans(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
+def first_revision_store(uri: str) -> None:
+    """A store made by chaintrack at revision 0001, with a task and one LLM span event."""
+    engine = create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "0001")  # type: ignore[arg-type]
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, project, name, type, status, status_reason, tags, "
+                'system_tags, comment, "user", created, last_update, script, runtime, '
+                "packages) VALUES ('a', 'p', 'n', 'inference', 'completed', '', '[]', '[]', '', "
+                "'', 1, 1, '{}', '{}', '[]')"
+            )
+        )
+        row = span_event("a", 1, "s", kind="llm", total_tokens=12)
+        columns = schema.EVENT_COLUMNS
+        conn.execute(
+            text(
+                f"INSERT INTO events ({', '.join(columns)}) "
+                f"VALUES ({', '.join(':' + c for c in columns)})"
+            ),
+            dict(zip(columns, row, strict=True)),
+        )
     engine.dispose()
-    row = span_event("a", 1, "s", kind="llm", total_tokens=12)
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute(
-            "INSERT INTO tasks (id, project, name, type, status, status_reason, tags, "
-            "system_tags, comment, user, created, last_update, script, runtime, packages) "
-            "VALUES ('a', 'p', 'n', 'inference', 'completed', '', '[]', '[]', '', '', 1, 1, "
-            "'{}', '{}', '[]')"
-        )
-        conn.execute(
-            "INSERT INTO events (task_id, writer, seq, kind, ts, metric, variant, iter, "
-            "value, level, text, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            row,
-        )
-    store = SqlStore(f"sqlite:///{path}")  # opening migrates to the head revision
+
+
+def test_upgrading_a_first_revision_store_indexes_its_spans(store_uri: str) -> None:
+    first_revision_store(store_uri)
+    store = SqlStore(store_uri)  # opening migrates to the head revision
     try:
         assert store.task_summary("a").stats.total_tokens == 12
         assert [v.span["span_id"] for v in store.trace_page("a").spans] == ["s"]
+        assert migrate.current_revision(store._write_engine) == schema.HEAD_REVISION
     finally:
         store.close()

@@ -201,10 +201,15 @@ class SqlStore(QueryMixin):
             # Artifacts of a database store stay on this machine, under CHAINTRACK_HOME.
             default_blobs = config.home() / "files"
         self.blobs = LocalBlobStore(blob_root or default_blobs)
-        with self._schema_lock():
-            if self.path is not None:
-                self._check_before_wal(self.path)
-            migrate.ensure_schema(self._write_engine)
+        try:
+            with self._schema_lock():
+                if self.path is not None:
+                    self._check_before_wal(self.path)
+                #: The revision the store had when opened (None: it was new), before upgrading.
+                self.opened_at_revision = migrate.ensure_schema(self._write_engine)
+        except BaseException:
+            self.close()  # no connection outlives a store that could not be opened
+            raise
 
     @staticmethod
     def _check_before_wal(path: Path) -> None:
