@@ -60,7 +60,7 @@ def alembic_config(connection: Connection | None = None) -> object:
     return config
 
 
-def _where(bind: Engine | Connection) -> str:
+def display_uri(bind: Engine | Connection) -> str:
     """The database's URI as a user writes it (no password, no driver: postgresql://…)."""
     url = bind.engine.url
     return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
@@ -73,19 +73,20 @@ def _is_locked(exc: DBAPIError) -> bool:
 
 def _unreadable(engine: Engine | Connection, exc: DBAPIError) -> StoreError:
     if engine.dialect.name != "sqlite":
+        reason = " ".join(str(exc.orig).split())  # psycopg's message spans several lines
         return StoreError(
-            f"cannot use the store at {_where(engine)}: {exc.orig}. Check that the database "
+            f"cannot use the store at {display_uri(engine)}: {reason}. Check that the database "
             "server is running and that CHAINTRACK_TRACKING_URI names it, with the right user "
             "and password."
         )
     if _is_locked(exc):
         return StoreError(
-            f"the store at {_where(engine)} stayed locked by another process: {exc.orig}. "
+            f"the store at {display_uri(engine)} stayed locked by another process: {exc.orig}. "
             "Wait for the process that holds it to finish, then try again."
         )
     return StoreCorruptError(
-        f"cannot read the store at {_where(engine)}: {exc.orig}. The file is damaged or is not "
-        f"a database. {_MOVE_ASIDE}"
+        f"cannot read the store at {display_uri(engine)}: {exc.orig}. The file is damaged or "
+        f"is not a database. {_MOVE_ASIDE}"
     )
 
 
@@ -116,7 +117,7 @@ def current_revision(engine: Engine | Connection) -> str | None:
     if revision is None:
         if tables:
             raise StoreCorruptError(
-                f"{_where(engine)} holds tables ({', '.join(sorted(tables)[:5])}) but no "
+                f"{display_uri(engine)} holds tables ({', '.join(sorted(tables)[:5])}) but no "
                 "chaintrack schema revision, so it is not a chaintrack store. "
                 + _what_to_do(engine)
             )
@@ -125,18 +126,18 @@ def current_revision(engine: Engine | Connection) -> str | None:
         missing = _HEAD_TABLES - tables if revision == HEAD_REVISION else set()
         if missing:
             raise StoreCorruptError(
-                f"the store at {_where(engine)} is at revision {revision!r} but its tables "
+                f"the store at {display_uri(engine)} is at revision {revision!r} but its tables "
                 f"{', '.join(sorted(missing))} are missing. {_what_to_do(engine)}"
             )
         return revision
     if not tables >= _CORE_TABLES:
         raise StoreCorruptError(
-            f"{_where(engine)} is another application's database (Alembic revision "
+            f"{display_uri(engine)} is another application's database (Alembic revision "
             f"{revision!r}, tables {', '.join(sorted(tables)[:5]) or 'none'}), not a chaintrack "
             f"store. {_what_to_do(engine)}"
         )
     raise StoreVersionError(
-        f"the store at {_where(engine)} has schema revision {revision!r}, written by a newer "
+        f"the store at {display_uri(engine)} has schema revision {revision!r}, written by a newer "
         f"chaintrack; this chaintrack knows up to {HEAD_REVISION!r}. Upgrade chaintrack "
         "(pip install -U chaintrack) to open it."
     )
@@ -189,7 +190,7 @@ def ensure_schema(engine: Engine) -> str | None:
         if _is_locked(exc) or engine.dialect.name != "sqlite":
             raise _unreadable(engine, exc) from None
         raise StoreCorruptError(
-            f"cannot create or upgrade the schema of the store at {_where(engine)}: "
+            f"cannot create or upgrade the schema of the store at {display_uri(engine)}: "
             f"{exc.orig}. {_MOVE_ASIDE}"
         ) from None
     current_revision(engine)
