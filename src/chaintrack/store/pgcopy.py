@@ -25,7 +25,10 @@ _CREATE_STAGE = (
     "variant varchar(512), iter bigint, value double precision, level integer, text text, "
     "data text) ON COMMIT DELETE ROWS"
 )
-_COPY = f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN"
+_COPY = f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+#: The staging table's column types, for binary COPY (in ``EVENT_COLUMNS`` order).
+_TYPES = ("varchar", "int8", "int8", "varchar", "float8", "varchar", "varchar", "int8",
+          "float8", "int4", "text", "text")  # fmt: skip
 _MOVE = (  # built from constant names only
     f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "  # noqa: S608
     "ON CONFLICT DO NOTHING"
@@ -56,6 +59,7 @@ def copy_events(conn: Connection, rows: list[EventRow]) -> None:
     cursor = conn.connection.cursor()
     try:
         with cursor.copy(_COPY) as copy:
+            copy.set_types(_TYPES)
             for row in rows:
                 copy.write_row(row)
     except psycopg.DataError as exc:
