@@ -76,6 +76,26 @@ def time_requests(
     asyncio.run(run())
 
 
+def print_table(rows: list[Row], notes: list[str]) -> None:
+    """The rows as a Markdown table, then the notes as a list."""
+    widths = [max(len(getattr(r, f)) for r in rows) for f in ("metric", "goal", "measured")]
+    widths = [max(w, len(h)) for w, h in zip(widths, ("metric", "goal", "measured"), strict=True)]
+    print()
+    print(
+        f"| {'metric'.ljust(widths[0])} | {'goal'.ljust(widths[1])} | "
+        f"{'measured'.ljust(widths[2])} | pass/fail |"
+    )
+    print(f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 2)}|{'-' * (widths[2] + 2)}|-----------|")
+    for r in rows:
+        print(
+            f"| {r.metric.ljust(widths[0])} | {r.goal.ljust(widths[1])} | "
+            f"{r.measured.rjust(widths[2])} | {r.verdict.ljust(9)} |"
+        )
+    print()
+    for note in notes:
+        print(f"- {note}")
+
+
 # -- stores ----------------------------------------------------------------------------------
 
 
@@ -101,11 +121,11 @@ def span_payload(task: str, sid: str, parent: str | None, kind: str, start: floa
     )
 
 
-def many_tasks_store(root: Path, count: int) -> Any:
+def many_tasks_store(root: Path, count: int, uri: str | None = None) -> Any:
     from chaintrack.store.records import SPAN, TaskRecord, WriteBatch
     from chaintrack.store.sql import SqlStore
 
-    store = SqlStore(f"sqlite:///{root / 'tasks.db'}")
+    store = SqlStore(uri or f"sqlite:///{root / 'tasks.db'}")
     rng = random.Random(1)
     statuses = ["completed"] * 8 + ["failed", "in_progress"]
     tasks, events = [], []
@@ -164,13 +184,14 @@ def many_tasks_store(root: Path, count: int) -> Any:
     return store
 
 
-def big_task_store(root: Path, records: int) -> tuple[Any, str]:
+def big_task_store(
+    root: Path, records: int, uri: str | None = None, tid: str = "b" * 32
+) -> tuple[Any, str]:
     """One task with ``records`` events: 60% console lines, 30% scalars, 10% spans."""
     from chaintrack.store.records import LOG, SCALAR, SPAN, TaskRecord, WriteBatch
     from chaintrack.store.sql import SqlStore
 
-    store = SqlStore(f"sqlite:///{root / 'big.db'}")
-    tid = "b" * 32
+    store = SqlStore(uri or f"sqlite:///{root / 'big.db'}")
     task = TaskRecord(
         id=tid,
         project="big",
@@ -447,22 +468,7 @@ def main() -> int:
                 f"{result['stored']:,} ({'verified' if ok else 'WRONG'})"
             )
 
-    widths = [max(len(getattr(r, f)) for r in rows) for f in ("metric", "goal", "measured")]
-    widths = [max(w, len(h)) for w, h in zip(widths, ("metric", "goal", "measured"), strict=True)]
-    print()
-    print(
-        f"| {'metric'.ljust(widths[0])} | {'goal'.ljust(widths[1])} | "
-        f"{'measured'.ljust(widths[2])} | pass/fail |"
-    )
-    print(f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 2)}|{'-' * (widths[2] + 2)}|-----------|")
-    for r in rows:
-        print(
-            f"| {r.metric.ljust(widths[0])} | {r.goal.ljust(widths[1])} | "
-            f"{r.measured.rjust(widths[2])} | {r.verdict.ljust(9)} |"
-        )
-    print()
-    for note in notes:
-        print(f"- {note}")
+    print_table(rows, notes)
     print(f"- load average at the end: {_load()}")
     return 0 if all(r.verdict != "WRONG COUNT" for r in rows) else 1
 

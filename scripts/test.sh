@@ -11,6 +11,16 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
     || echo "could not install chromium: the browser tests will skip"
 fi
+# The store tests run on SQLite and on a throwaway PostgreSQL cluster (tests/pgserver.py); install
+# Debian's postgresql when its binaries are missing and allowed to (otherwise those tests skip
+# and say why). CHAINTRACK_TEST_POSTGRES_URI uses an existing server instead.
+if [ -z "${CHAINTRACK_TEST_POSTGRES_URI:-}" ] && ! command -v initdb >/dev/null 2>&1 \
+  && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "== installing postgresql for the store tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
+    || echo "could not install postgresql: the PostgreSQL store tests will skip"
+fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

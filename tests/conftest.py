@@ -1,15 +1,19 @@
-"""Fixtures shared by every test: an isolated store per test, and a clean process state."""
+"""Fixtures shared by every test: an isolated store per test, and a clean process state; a
+throwaway PostgreSQL server for the tests that run on both SQL backends (see ``pgserver.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import pgserver
 from chaintrack import store
 from chaintrack.sdk import writer
 from chaintrack.sdk.task import Task
+from pgserver import PostgresServer, PostgresUnavailable
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +32,58 @@ def chaintrack_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     writer.drain_all(10)
     writer.forget_writers()
     store.close_all()
+
+
+@pytest.fixture(scope="session")
+def _postgres_session() -> Iterator[PostgresServer | PostgresUnavailable]:
+    try:
+        server = pgserver.connect()
+    except PostgresUnavailable as exc:
+        yield exc
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres(_postgres_session: PostgresServer | PostgresUnavailable) -> PostgresServer:
+    """The session's PostgreSQL server; the test skips, saying why, when there is none. Set
+    CHAINTRACK_TEST_POSTGRES_URI to use an existing server (see ``tests/pgserver.py``)."""
+    if isinstance(_postgres_session, PostgresUnavailable):
+        pytest.skip(f"PostgreSQL is not available: {_postgres_session}")
+    return _postgres_session
+
+
+@pytest.fixture
+def postgres_uri(postgres: PostgresServer) -> Iterator[str]:
+    """The URI of a new, empty database of its own for this test."""
+    with postgres.database() as uri:
+        yield uri
+        store.close_all()  # before the database is dropped
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes URIs of new, empty databases of one SQL backend (a test runs on each)."""
+    made: list[str] = []
+    numbers = itertools.count()
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+
+    def make() -> str:
+        if server is None:
+            return f"sqlite:///{tmp_path / f'store-{next(numbers)}.db'}"
+        made.append(server.create_database())
+        return server.uri(made[-1])
+
+    yield make
+    store.close_all()  # before the databases are dropped
+    for name in made:
+        server.drop_database(name)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def store_uri(new_database: Callable[[], str]) -> str:
+    """A URI of a new store of each SQL backend (an empty SQLite file path, an empty database)."""
+    return new_database()

@@ -256,6 +256,57 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _db_target(args: argparse.Namespace) -> str:
+    return str(args.uri or config.tracking_uri())
+
+
+def _cmd_db_current(args: argparse.Namespace) -> int:
+    from chaintrack.store import admin
+
+    found = admin.revision(_db_target(args))
+    if found.current is None:
+        print(f"{found.uri}: empty database, no chaintrack store yet (newest revision "
+              f"{found.head}; `chaintrack db upgrade` creates it)")  # fmt: skip
+    elif found.up_to_date:
+        print(f"{found.uri}: revision {found.current} (up to date)")
+    else:
+        print(f"{found.uri}: revision {found.current}, newest is {found.head} "
+              "(`chaintrack db upgrade` migrates it)")  # fmt: skip
+    return 0
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from chaintrack.store import admin
+
+    before, after = admin.upgrade(_db_target(args))
+    if before.up_to_date:
+        print(f"{after.uri}: already up to date (revision {after.current})")
+    elif before.current is None:
+        print(f"{after.uri}: created a new store at revision {after.current}")
+    else:
+        print(f"{after.uri}: upgraded from revision {before.current} to {after.current}")
+    return 0
+
+
+def _db_commands(commands: Any) -> None:
+    db = commands.add_parser(
+        "db",
+        help="show or upgrade a store's schema revision",
+        description="The schema revision of a SQL store (SQLite or PostgreSQL), and upgrading "
+        "it to the newest one. URI: a SQLite file (path or sqlite:///path) or "
+        "postgresql://user:password@host/database; default CHAINTRACK_TRACKING_URI, else the "
+        "embedded store.",
+    )
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, run, what in (
+        ("current", _cmd_db_current, "show the store's schema revision (changes nothing)"),
+        ("upgrade", _cmd_db_upgrade, "migrate the store to the newest schema revision"),
+    ):
+        action = actions.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+        action.add_argument("uri", nargs="?", metavar="URI", help="the store (see `db --help`)")
+        action.set_defaults(func=run)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from chaintrack.demo import run
 
@@ -333,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_options(server)
     server.add_argument("--workers", type=_count(1), default=1, help="worker processes (default 1)")
     server.set_defaults(func=_cmd_server)
+    _db_commands(commands)
 
     from chaintrack.clearml.command import register as register_clearml
 

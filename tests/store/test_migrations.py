@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,20 @@ def _differences(engine: Any) -> list[Any]:
         return list(compare_metadata(context, schema.metadata))
 
 
-def _migrated_engine(path: Path) -> Any:
-    engine = create_engine(f"sqlite:///{path}")
+def engine_for(uri: str) -> Any:
+    """An engine on ``uri`` (PostgreSQL through psycopg 3, as the store opens it)."""
+    return create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _migrated_engine(uri: str) -> Any:
+    engine = engine_for(uri)
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "head")  # type: ignore[arg-type]
     return engine
 
 
-def test_the_migrated_schema_matches_schema_metadata(tmp_path: Path) -> None:
-    engine = _migrated_engine(tmp_path / "migrated.db")
+def test_the_migrated_schema_matches_schema_metadata(new_database: Callable[[], str]) -> None:
+    engine = _migrated_engine(new_database())
     diff = _differences(engine)
     engine.dispose()
     assert diff == [], f"the migrations build a schema that differs from schema.py: {diff}" + (
@@ -84,10 +90,12 @@ def _shape(engine: Any) -> dict[str, Any]:
     }
 
 
-def test_a_new_store_has_exactly_the_schema_the_migrations_build(tmp_path: Path) -> None:
+def test_a_new_store_has_exactly_the_schema_the_migrations_build(
+    new_database: Callable[[], str],
+) -> None:
     """New stores are created from schema.py (no Alembic import); upgrades use Alembic."""
-    created = SqlStore(f"sqlite:///{tmp_path / 'created.db'}")
-    migrated = _migrated_engine(tmp_path / "migrated.db")
+    created = SqlStore(new_database())
+    migrated = _migrated_engine(new_database())
     assert _shape(created._write_engine) == _shape(migrated), FIX_DRIFT
     assert migrate.current_revision(created._write_engine) == schema.HEAD_REVISION
     created.close()
@@ -106,9 +114,11 @@ def test_the_comparison_does_catch_a_drift(tmp_path: Path) -> None:
     assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "tasks", "comment")]
 
 
-def test_migrations_run_with_alembic_alone_and_stamp_the_head(tmp_path: Path) -> None:
+def test_migrations_run_with_alembic_alone_and_stamp_the_head(
+    new_database: Callable[[], str],
+) -> None:
     """The migrations are plain Alembic: ``upgrade head`` then ``downgrade base`` both work."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    engine = engine_for(new_database())
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "head")  # type: ignore[arg-type]
     assert migrate.current_revision(engine) == schema.HEAD_REVISION

@@ -3,26 +3,24 @@ index they rely on."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import sqlite3
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-from alembic import command
-from sqlalchemy import create_engine
+from old_stores import first_revision_store, span_event
 
 from chaintrack.errors import InvalidArgumentError
-from chaintrack.store import migrate
+from chaintrack.store import migrate, schema
 from chaintrack.store.records import LOG, SCALAR, SPAN, TaskRecord, WriteBatch
 from chaintrack.store.sql import SqlStore
 from chaintrack.store.views import EventQuery, TaskPageQuery, TaskStats
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    s = SqlStore(f"sqlite:///{tmp_path / 'tasks.db'}")
+def store(store_uri: str) -> Iterator[SqlStore]:
+    """A new store on each SQL backend (``sqlite`` and ``postgresql``)."""
+    s = SqlStore(store_uri)
     yield s
     s.close()
 
@@ -41,37 +39,6 @@ def task(task_id: str, **fields: object) -> TaskRecord:
     }
     base.update(fields)
     return TaskRecord(**base)  # type: ignore[arg-type]
-
-
-def span_event(task_id: str, seq: int, span_id: str, parent: str | None = None, **fields: object):  # type: ignore[no-untyped-def]
-    payload = {
-        "span_id": span_id,
-        "parent_id": parent,
-        "kind": "chain",
-        "name": span_id,
-        "start_time": 100.0 + seq,
-        "end_time": 100.5 + seq,
-        "latency_ms": 500.0,
-        "status": "ok",
-        "error": None,
-        "input": "in",
-        "output": "out",
-    }
-    payload.update(fields)
-    return (
-        task_id,
-        1,
-        seq,
-        SPAN,
-        payload["end_time"],
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        json.dumps(payload),
-    )
 
 
 def ids(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -276,28 +243,12 @@ def test_a_cycle_of_parents_cannot_hang_the_trace(store: SqlStore) -> None:
     assert [v.span["span_id"] for v in page.spans] == ["r", "x2"]
 
 
-def test_upgrading_a_first_revision_store_indexes_its_spans(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:
-        command.upgrade(migrate.alembic_config(conn), "0001")  # type: ignore[arg-type]
-    engine.dispose()
-    row = span_event("a", 1, "s", kind="llm", total_tokens=12)
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute(
-            "INSERT INTO tasks (id, project, name, type, status, status_reason, tags, "
-            "system_tags, comment, user, created, last_update, script, runtime, packages) "
-            "VALUES ('a', 'p', 'n', 'inference', 'completed', '', '[]', '[]', '', '', 1, 1, "
-            "'{}', '{}', '[]')"
-        )
-        conn.execute(
-            "INSERT INTO events (task_id, writer, seq, kind, ts, metric, variant, iter, "
-            "value, level, text, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            row,
-        )
-    store = SqlStore(f"sqlite:///{path}")  # opening migrates to the head revision
+def test_upgrading_a_first_revision_store_indexes_its_spans(store_uri: str) -> None:
+    first_revision_store(store_uri)
+    store = SqlStore(store_uri)  # opening migrates to the head revision
     try:
         assert store.task_summary("a").stats.total_tokens == 12
         assert [v.span["span_id"] for v in store.trace_page("a").spans] == ["s"]
+        assert migrate.current_revision(store._write_engine) == schema.HEAD_REVISION
     finally:
         store.close()

@@ -52,15 +52,20 @@ def sqlite_uri(path: Path) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    s = SqlStore(sqlite_uri(tmp_path / "store.db"))
+def store(store_uri: str) -> Iterator[SqlStore]:
+    """A new store on each SQL backend (``sqlite`` and ``postgresql``)."""
+    s = SqlStore(store_uri)
     yield s
     s.close()
 
 
-def counts(path: Path) -> dict[str, int]:
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+def counts(where: Path | SqlStore) -> dict[str, int]:
+    """Rows per table, read with the database's own driver (not through the store)."""
+    if isinstance(where, Path):
+        with contextlib.closing(sqlite3.connect(where)) as conn, conn:
+            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    with where._read_engine.connect() as conn:
+        return {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in TABLES}
 
 
 def event(task_id: str, seq: int, writer: int = 7, **fields: object) -> EventRow:
@@ -191,13 +196,12 @@ def test_store_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_writing_the_same_batch_twice_stores_it_once(store: SqlStore) -> None:
-    assert store.path is not None
     batch = full_batch("t1")
     store.write(batch)
-    once = counts(store.path)
+    once = counts(store)
     assert once == dict.fromkeys(TABLES, 1) | {"events": 3}
     store.write(batch)
-    assert counts(store.path) == once
+    assert counts(store) == once
 
     task = store.get_task("t1")
     assert task.tags == ["a", "b"]
@@ -248,7 +252,6 @@ def test_parameters_configurations_artifacts_and_models_are_upserts(store: SqlSt
 
 
 def test_reset_task_keeps_the_task_and_drops_what_it_reported(store: SqlStore) -> None:
-    assert store.path is not None
     store.write(full_batch("t1"))
     store.write(full_batch("t2"))
     store.reset_task("t1")
@@ -257,7 +260,7 @@ def test_reset_task_keeps_the_task_and_drops_what_it_reported(store: SqlStore) -
     assert store.get_parameters("t1") == []
     assert store.get_models("t1") == []
     assert len(store.get_events("t2", SCALAR)) == 1  # another task is untouched
-    assert counts(store.path)["models"] == 1
+    assert counts(store)["models"] == 1
 
 
 def test_find_tasks_filters_and_orders_newest_first(store: SqlStore) -> None:
@@ -476,7 +479,30 @@ def test_text_round_trips(store: SqlStore, lines: list[tuple[str, str, str]]) ->
     ]
     store.write(WriteBatch(events=rows))
     back = store.get_events(task_id, LOG)
-    assert [(e.text, e.metric, e.variant) for e in back] == lines
+    assert [(e.text, e.metric, e.variant) for e in back] == [
+        tuple(stored_text(store, x) for x in line) for line in lines
+    ]
+
+
+def stored_text(store: SqlStore, text: str) -> str:
+    """PostgreSQL's text cannot hold NUL: it is stored as U+FFFD (see the test below)."""
+    return text.replace("\x00", "\ufffd") if store.dialect == "postgresql" else text
+
+
+def test_nul_characters_are_kept_by_sqlite_and_replaced_in_postgresql(store: SqlStore) -> None:
+    """Decision: PostgreSQL refuses NUL in text; rather than lose the batch (a console line with
+    a stray NUL byte, a task name), the store keeps the rest of the text and U+FFFD in place."""
+    store.write(
+        WriteBatch(
+            new_tasks=[task_record("t1", name="a\x00b")],
+            events=[event("t1", 1, kind=LOG, value=None, text="x\x00y"), event("t1", 2)],
+            parameters=[ParameterRecord("t1", "General", "p", "v\x00", "str")],
+        )
+    )
+    assert [e.text for e in store.get_events("t1", LOG)] == [stored_text(store, "x\x00y")]
+    assert len(store.get_events("t1", SCALAR)) == 1  # the rest of the batch is stored
+    assert store.get_task("t1").name == stored_text(store, "a\x00b")
+    assert store.get_parameters("t1")[0].value == stored_text(store, "v\x00")
 
 
 @SHARED_STORE

@@ -19,6 +19,9 @@ from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
 
+#: Spans per INSERT statement (15 bound values each; SQLite allows 32,766 per statement).
+_CHUNK = 1_000
+
 STAT_COLUMNS = (
     "spans",
     "llm_calls",
@@ -101,11 +104,19 @@ def index_spans(conn: Connection, insert: Callable[[Any], Any], events: Iterable
     rows = [row for e in events if e[3] == SPAN and (row := span_row(e)) is not None]
     if not rows:
         return
-    new_span = insert(spans).on_conflict_do_nothing()
-    totals: dict[str, dict[str, int]] = {}
+    # One row per span, the first of the batch (as the database would keep it), in key order:
+    # concurrent writers then take their row locks in one order and cannot deadlock.
+    first: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        if conn.execute(new_span, row).rowcount == 1:
-            _add(totals, row)
+        first.setdefault((row["task_id"], row["span_id"]), row)
+    ordered = [first[key] for key in sorted(first)]
+    # RETURNING names the spans this statement stored: those not stored before count.
+    new_span = insert(spans).on_conflict_do_nothing().returning(spans.c.task_id, spans.c.span_id)
+    totals: dict[str, dict[str, int]] = {}
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        for task_id, span_id in conn.execute(new_span.values(chunk)).all():
+            _add(totals, first[(task_id, span_id)])
     if not totals:
         return
     stmt = insert(task_stats)
@@ -113,4 +124,4 @@ def index_spans(conn: Connection, insert: Callable[[Any], Any], events: Iterable
         index_elements=["task_id"],
         set_={c: task_stats.c[c] + stmt.excluded[c] for c in STAT_COLUMNS},
     )
-    conn.execute(stmt, [{"task_id": task_id, **stats} for task_id, stats in totals.items()])
+    conn.execute(stmt, [{"task_id": task_id, **totals[task_id]} for task_id in sorted(totals)])

@@ -13,12 +13,12 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from chaintrack import config
 from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
-from chaintrack.store import migrate
+from chaintrack.store import migrate, pgcopy
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
@@ -111,26 +111,47 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _without_surrogates(batch: WriteBatch) -> WriteBatch:
+def _clean_nul(value: Any) -> Any:
+    value = _clean(value)
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def _without_surrogates(batch: WriteBatch, nul: bool = False) -> WriteBatch:
+    """``batch`` with lone surrogates (and with ``nul``, NUL characters) as U+FFFD."""
+    clean = _clean_nul if nul else _clean
+
     def record(r: Any) -> Any:
-        return dataclasses.replace(r, **{k: _clean(v) for k, v in r.__dict__.items()})
+        return dataclasses.replace(r, **{k: clean(v) for k, v in r.__dict__.items()})
 
     return WriteBatch(
         new_tasks=[record(t) for t in batch.new_tasks],
         task_updates=[
-            (_clean(i), {k: _clean(v) for k, v in f.items()}) for i, f in batch.task_updates
+            (clean(i), {k: clean(v) for k, v in f.items()}) for i, f in batch.task_updates
         ],
         parameters=[record(p) for p in batch.parameters],
         configurations=[record(c) for c in batch.configurations],
-        events=[cast(EventRow, tuple(_clean(v) for v in e)) for e in batch.events],
+        events=[cast(EventRow, tuple(clean(v) for v in e)) for e in batch.events],
         artifacts=[record(a) for a in batch.artifacts],
         models=[record(m) for m in batch.models],
     )
 
 
+#: PostgreSQL's SQLSTATEs of a transaction it rolled back for another's sake (a deadlock, a
+#: serialization failure): run again, it succeeds.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def _is_locked(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
     message = str(exc.orig).lower()
     return "locked" in message or "busy" in message
+
+
+def _unstorable(exc: Exception) -> bool:
+    """A string the database cannot store: a lone surrogate (not UTF-8), or for PostgreSQL a
+    NUL character."""
+    return isinstance(exc, UnicodeEncodeError) or pgcopy.is_unstorable_text(exc)
 
 
 class SqlStore(QueryMixin):
@@ -175,14 +196,20 @@ class SqlStore(QueryMixin):
                 raise missing_dependency(
                     exc.name or "psycopg", "postgres", f"The tracking URI {self.display_uri}"
                 ) from None
+            event.listen(engine, "connect", pgcopy.prepare_connection)
             self._write_engine = self._read_engine = engine
             # Artifacts of a database store stay on this machine, under CHAINTRACK_HOME.
             default_blobs = config.home() / "files"
         self.blobs = LocalBlobStore(blob_root or default_blobs)
-        with self._schema_lock():
-            if self.path is not None:
-                self._check_before_wal(self.path)
-            migrate.ensure_schema(self._write_engine)
+        try:
+            with self._schema_lock():
+                if self.path is not None:
+                    self._check_before_wal(self.path)
+                #: The revision the store had when opened (None: it was new), before upgrading.
+                self.opened_at_revision = migrate.ensure_schema(self._write_engine)
+        except BaseException:
+            self.close()  # no connection outlives a store that could not be opened
+            raise
 
     @staticmethod
     def _check_before_wal(path: Path) -> None:
@@ -248,11 +275,13 @@ class SqlStore(QueryMixin):
     def write(self, batch: WriteBatch) -> None:
         try:
             self._transaction(lambda conn: self._apply(conn, batch))
-        except UnicodeEncodeError:
+        except (UnicodeEncodeError, DataError, pgcopy.UnstorableTextError) as exc:
             # A lone surrogate (e.g. from a file name decoded with surrogateescape) cannot be
-            # stored as UTF-8. Rather than lose the whole record, store U+FFFD in its place;
-            # the scan runs only when the fast path failed.
-            clean = _without_surrogates(batch)
+            # stored as UTF-8, nor a NUL character in PostgreSQL. Rather than lose the whole
+            # record, store U+FFFD in its place; the scan runs only when the fast path failed.
+            if not _unstorable(exc):
+                raise
+            clean = _without_surrogates(batch, nul=self.dialect == "postgresql")
             self._transaction(lambda conn: self._apply(conn, clean))
 
     def _transaction(self, apply: Any) -> None:
@@ -298,8 +327,7 @@ class SqlStore(QueryMixin):
                 # The hot path: the driver's executemany on plain tuples.
                 conn.exec_driver_sql(_EVENT_INSERT_SQLITE, _sqlite_event_rows(batch.events))
             else:
-                rows = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in batch.events]
-                conn.execute(self._insert(events).on_conflict_do_nothing(), rows)
+                pgcopy.copy_events(conn, batch.events)
             index_spans(conn, self._insert, batch.events)
         if batch.artifacts:
             rows = [a.__dict__ for a in batch.artifacts]

@@ -1,0 +1,71 @@
+"""Events into PostgreSQL in bulk: COPY into a temporary table, then one
+``INSERT … SELECT … ON CONFLICT DO NOTHING``, so that a replayed batch is stored once.
+
+COPY sends the rows in one stream instead of one statement (or one VALUES tuple) each; see
+``benchmarks/bench_postgres.py`` for what it gains.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from chaintrack.store.records import EventRow
+from chaintrack.store.schema import EVENT_COLUMNS
+
+_STAGE = "chaintrack_events_in"
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+#: The staging table lives as long as the connection and is emptied at each commit. Its
+#: columns are spelled out (not ``LIKE events``): it is made when a connection opens, which may
+#: be before the schema exists.
+_CREATE_STAGE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (task_id varchar(32), writer bigint, "
+    "seq bigint, kind varchar(16), ts double precision, metric varchar(512), "
+    "variant varchar(512), iter bigint, value double precision, level integer, text text, "
+    "data text) ON COMMIT DELETE ROWS"
+)
+_COPY = f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+#: The staging table's column types, for binary COPY (in ``EVENT_COLUMNS`` order).
+_TYPES = ("varchar", "int8", "int8", "varchar", "float8", "varchar", "varchar", "int8",
+          "float8", "int4", "text", "text")  # fmt: skip
+_MOVE = (  # built from constant names only
+    f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "  # noqa: S608
+    "ON CONFLICT DO NOTHING"
+)
+
+
+class UnstorableTextError(ValueError):
+    """A string holds a character PostgreSQL's text cannot (NUL)."""
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a NUL character in a string."""
+    return isinstance(exc, UnstorableTextError) or "(0x00)" in str(exc) or ": 0x00" in str(exc)
+
+
+def prepare_connection(dbapi_connection: Any, _record: object) -> None:
+    """A new connection's staging table (an engine ``connect`` listener)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(_CREATE_STAGE)
+    dbapi_connection.commit()
+
+
+def copy_events(conn: Connection, rows: list[EventRow]) -> None:
+    """Store ``rows`` (tuples in ``EVENT_COLUMNS`` order) in the connection's transaction,
+    skipping those whose (task_id, kind, writer, seq) is stored already."""
+    import psycopg
+
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(_COPY) as copy:
+            copy.set_types(_TYPES)
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.DataError as exc:
+        if is_unstorable_text(exc):
+            raise UnstorableTextError(str(exc)) from None
+        raise
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(_MOVE)
