@@ -30,7 +30,7 @@ def test_ui_of_a_tracking_server_points_at_its_address(
     ("argv", "message"),
     [
         (["--store", "http://elsewhere:8600"], "a server serves a database"),
-        (["--artifacts", "s3://bucket/files"], "only a local folder"),
+        (["--artifacts", "gs://bucket/files"], "has an unknown scheme 'gs'"),
     ],
 )
 def test_server_refuses_what_it_cannot_serve(
