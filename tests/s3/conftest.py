@@ -7,7 +7,6 @@ The AWS settings are fakes; boto3 never looks for credentials or an instance rol
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from loopback import free_port
+
 _names = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +58,3 @@ def bucket(s3: Any) -> str:
     name = f"chaintrack-test-{next(_names)}"
     s3.create_bucket(Bucket=name)
     return name
-
-
-def keys(s3: Any, bucket: str) -> set[str]:
-    """Every object key in ``bucket``."""
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return {o["Key"] for page in pages for o in page.get("Contents", [])}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_helpers import keys
 
 from chaintrack import cli
 from chaintrack.errors import (
@@ -22,7 +23,7 @@ from chaintrack.errors import (
 from chaintrack.store.blob_locations import open_blob_store
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.s3blobs import S3BlobStore
-from conftest import free_port, keys
+from loopback import free_port
 
 
 def test_put_and_read_back_under_the_prefix(bucket: str, s3: Any, tmp_path: Path) -> None:
