@@ -84,3 +84,19 @@ def test_an_s3_outage_delays_uploads_without_raising(
         assert any(k.startswith(f"files/{task.id}/") for k in keys(s3, "outage-bucket"))
     finally:
         second.stop()
+
+
+def test_a_refused_upload_is_logged_and_kept_not_raised(
+    bucket: str, s3: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_ARTIFACTS_URI", f"s3://{bucket}/files")
+    task = Task.init(project_name="s3", task_name="bucket deleted")
+    s3.delete_bucket(Bucket=bucket)
+    with caplog.at_level(logging.ERROR, logger="chaintrack"):
+        task.upload_artifact("lost", artifact_object={"n": 1})
+        assert task.flush(wait_for_uploads=True)
+    assert "could not be written" in caplog.text
+    assert f"the bucket {bucket!r} does not exist" in caplog.text
+    task.get_logger().report_scalar("loss", "train", 0.5, iteration=0)
+    task.close()
+    assert "lost" not in Task.get_task(task_id=task.id).artifacts
