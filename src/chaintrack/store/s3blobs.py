@@ -13,6 +13,7 @@ Files are uploaded with boto3's transfer manager: large ones in parallel multipa
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path, PurePosixPath
@@ -112,8 +113,6 @@ class S3BlobStore:
     # -- writes ----------------------------------------------------------------------------
 
     def put_bytes(self, key: str, data: bytes) -> str:
-        import io
-
         object_key, client = self._object_key(key), self._client()
         try:
             client.upload_fileobj(io.BytesIO(data), self.bucket, object_key)
