@@ -377,9 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--artifacts",
         default=None,
-        help="folder (path or file:// URI) for artifacts, models and debug "
-        "samples (default: CHAINTRACK_SERVER_ARTIFACTS, else files/ beside the "
-        "database)",
+        help="where artifacts, models and debug samples go: a folder (path or file:// URI) "
+        "or s3://bucket/prefix (the bucket is checked at start; see docs/server.md) "
+        "(default: CHAINTRACK_SERVER_ARTIFACTS, else CHAINTRACK_ARTIFACTS_URI, else files/ "
+        "beside the database)",
     )
     _serve_options(server)
     server.add_argument("--workers", type=_count(1), default=1, help="worker processes (default 1)")

@@ -80,12 +80,31 @@ AUTH_TOKEN = Setting(
     "`Authorization: Bearer <token>`, people type it once on the UI's sign-in page. The SDK "
     "sends it to an `http(s)://` tracking URI.",
 )
+ARTIFACTS_URI = Setting(
+    "CHAINTRACK_ARTIFACTS_URI",
+    "",
+    "Where a store opened directly (the embedded store, `sqlite:///…`, `postgresql://…`) keeps "
+    "artifacts, models and debug samples: a folder (a path or `file://` URI) or "
+    "`s3://bucket/prefix` (see CHAINTRACK_S3_ENDPOINT_URL). Empty means `files/` beside a "
+    "SQLite store, `CHAINTRACK_HOME/files` for PostgreSQL. Not used with an `http(s)://` "
+    "tracking URI: files then go to the server, which keeps them where its `--artifacts` says.",
+)
 SERVER_ARTIFACTS = Setting(
     "CHAINTRACK_SERVER_ARTIFACTS",
     "",
-    "Folder (a path or `file://` URI) where `chaintrack server` keeps artifacts, models and "
-    "debug samples (its `--artifacts`). Empty means `files/` beside a SQLite store, "
-    "`CHAINTRACK_HOME/files` for PostgreSQL.",
+    "Where `chaintrack server` keeps artifacts, models and debug samples (its `--artifacts`): "
+    "a folder (a path or `file://` URI) or `s3://bucket/prefix`. Empty means "
+    "CHAINTRACK_ARTIFACTS_URI, else `files/` beside a SQLite store, `CHAINTRACK_HOME/files` "
+    "for PostgreSQL.",
+)
+S3_ENDPOINT_URL = Setting(
+    "CHAINTRACK_S3_ENDPOINT_URL",
+    "",
+    "Address of an S3-compatible service (MinIO, Ceph, Cloudflare R2…), e.g. "
+    "`http://127.0.0.1:9000`, for `s3://` artifact locations; buckets are then addressed by "
+    "path. Empty means AWS S3 (or boto3's own `AWS_ENDPOINT_URL_S3`). Credentials and region "
+    "come from boto3's usual sources: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, "
+    "`AWS_SESSION_TOKEN`, `AWS_PROFILE`, `AWS_DEFAULT_REGION`, `~/.aws/`, an instance role.",
 )
 SERVER_MAX_REQUEST_MB = Setting(
     "CHAINTRACK_SERVER_MAX_REQUEST_MB",
@@ -128,7 +147,9 @@ SETTINGS: tuple[Setting, ...] = (
     STRICT,
     AUTO_CONNECT_STREAMS,
     AUTH_TOKEN,
+    ARTIFACTS_URI,
     SERVER_ARTIFACTS,
+    S3_ENDPOINT_URL,
     SERVER_MAX_REQUEST_MB,
     SERVER_MAX_UPLOAD_MB,
     SERVER_INGEST_QUEUE,
@@ -212,8 +233,16 @@ def auth_token() -> str | None:
     return token or None
 
 
+def artifacts_uri() -> str | None:
+    return ARTIFACTS_URI.raw().strip() or None
+
+
 def server_artifacts() -> str | None:
-    return SERVER_ARTIFACTS.raw().strip() or None
+    return SERVER_ARTIFACTS.raw().strip() or artifacts_uri()
+
+
+def s3_endpoint_url() -> str | None:
+    return S3_ENDPOINT_URL.raw().strip() or None
 
 
 def server_max_request_bytes() -> int:

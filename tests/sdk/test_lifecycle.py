@@ -120,7 +120,11 @@ def test_sigterm_while_logging_stops_the_task_keeps_everything_and_dies_of_sigte
     child, task_id = start_logging_child(chaintrack_home, "until-killed")
     with child:
         child.send_signal(signal.SIGTERM)
-        rest, _ = child.communicate(timeout=WAIT)
+        # Read through the text wrapper: communicate() reads the pipe itself and would miss the
+        # lines that the wrapper had already buffered when start_logging_child stopped reading.
+        assert child.stdout is not None
+        rest = child.stdout.read()
+        child.wait(timeout=WAIT)
     assert child.returncode == -signal.SIGTERM
     last = max(int(line.split()[1]) for line in [*rest.splitlines(), "reported 3000"])
     task = Task.get_task(task_id=task_id)

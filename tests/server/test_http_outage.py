@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from chaintrack.store.records import SCALAR
 from chaintrack.store.sql import SqlStore
+from loopback import WAIT, free_port, until
 
-WAIT = 120.0  # seconds: a bound for hangs only
 EVENTS = 4_000
 
 CLIENT = """
@@ -34,19 +32,6 @@ for i in range({events}):
 task.close()
 print("closed", flush=True)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def healthy(url: str) -> bool:

@@ -4,16 +4,15 @@ worker processes. (The browser tests and the outage test start these commands to
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from chaintrack import Task, cli
+from loopback import free_port, wait_until_serving
 
 
 def test_ui_of_a_tracking_server_points_at_its_address(
@@ -30,7 +29,7 @@ def test_ui_of_a_tracking_server_points_at_its_address(
     ("argv", "message"),
     [
         (["--store", "http://elsewhere:8600"], "a server serves a database"),
-        (["--artifacts", "s3://bucket/files"], "only a local folder"),
+        (["--artifacts", "gs://bucket/files"], "has an unknown scheme 'gs'"),
     ],
 )
 def test_server_refuses_what_it_cannot_serve(
@@ -50,9 +49,7 @@ def test_serve_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_server_with_two_workers_serves_the_sdk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -78,16 +75,7 @@ def test_a_server_with_two_workers_serves_the_sdk(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_serving(url, server, tmp_path / "server.log")
         monkeypatch.setenv("CHAINTRACK_TRACKING_URI", url)
         monkeypatch.setenv("CHAINTRACK_AUTH_TOKEN", "w2")
         task = Task.init(project_name="workers", task_name="two")

@@ -7,17 +7,21 @@ the same Store interface as to the embedded store. Responses are strict JSON (se
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import tempfile
 import zlib
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from chaintrack._version import __version__
-from chaintrack.errors import InvalidArgumentError, StoreError
+from chaintrack.errors import InvalidArgumentError, StoreError, StoreUnavailableError
 from chaintrack.server import views
 from chaintrack.server.ingest import Ingest, QueueFullError
 from chaintrack.server.security import SAMPLE_CSP, RequestTooLargeError
@@ -32,6 +36,7 @@ from chaintrack.store.records import (
     TaskQuery,
     TaskRecord,
 )
+from chaintrack.store.s3blobs import S3BlobStore
 from chaintrack.store.views import (
     TASK_SORTS,
     EventPage,
@@ -116,7 +121,9 @@ async def put_blob(key: str, request: Request) -> dict[str, str]:
             async for chunk in request.stream():
                 tmp.write(chunk)
             tmp.close()
-            uri = store.blobs.put_file(key, Path(tmp.name))
+            # A copy to a folder or an upload to S3: either may take a while, so not on the
+            # event loop (a failure to reach S3 is a 503, which the SDK retries).
+            uri = await run_in_threadpool(store.blobs.put_file, key, Path(tmp.name))
         finally:
             Path(tmp.name).unlink(missing_ok=True)
     return {"uri": uri}
@@ -125,35 +132,70 @@ async def put_blob(key: str, request: Request) -> dict[str, str]:
 @router.get("/blob", tags=["files"])
 def get_blob(
     request: Request, uri: str, inline: bool = False, filename: str | None = None
-) -> FileResponse:
-    """A stored file by its URI (``file://…`` inside the server's folder, or ``blob:key``).
+) -> Response:
+    """A stored file by its URI (``file://…`` inside the server's folder, ``s3://…`` inside its
+    bucket and prefix, or ``blob:key``). Files in S3 are streamed through the server.
 
     With ``inline=true`` images, text and HTML are shown rather than downloaded, always under a
     sandboxing Content-Security-Policy (a debug sample's scripts never run).
     """
+    blobs = _store(request).blobs
     try:
-        path = _store(request).blobs.local_path(uri)
+        if isinstance(blobs, S3BlobStore):
+            body, size = blobs.open_sized(uri)
+            shown = filename or PurePosixPath(uri).name or "blob"
+            return _stream(body, size, shown, inline)
+        path = blobs.local_path(uri)
     except InvalidArgumentError as exc:
-        return _error(400, str(exc))  # type: ignore[return-value]
+        return _error(400, str(exc))
+    except StoreUnavailableError as exc:
+        return _error(503, str(exc), {"Retry-After": "5"})
     except StoreError as exc:
-        return _error(404, str(exc))  # type: ignore[return-value]
+        return _error(404, str(exc))
     if not path.is_file():
-        return _error(404, f"blob {uri!r} is not a file")  # type: ignore[return-value]
+        return _error(404, f"blob {uri!r} is not a file")
     return _file(path, filename or path.name, inline)
 
 
-def _file(path: Path, filename: str, inline: bool) -> FileResponse:
+def _shown_as(filename: str, inline: bool) -> tuple[str, bool]:
+    """The media type a file is served with, and whether a browser may show it inline."""
     mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     shown = inline and mime.startswith(_INLINE)
     if mime.startswith("text/") or mime == "application/json":
         mime += "; charset=utf-8"
+    return (mime if shown else "application/octet-stream"), shown
+
+
+_SAMPLE_HEADERS = {"Content-Security-Policy": SAMPLE_CSP, "X-Frame-Options": "SAMEORIGIN"}
+
+
+def _file(path: Path, filename: str, inline: bool) -> FileResponse:
+    mime, shown = _shown_as(filename, inline)
     return FileResponse(
         path,
-        media_type=mime if shown else "application/octet-stream",
+        media_type=mime,
         filename=filename,
         content_disposition_type="inline" if shown else "attachment",
-        headers={"Content-Security-Policy": SAMPLE_CSP, "X-Frame-Options": "SAMEORIGIN"},
+        headers=_SAMPLE_HEADERS,
     )
+
+
+def _stream(body: BinaryIO, size: int, filename: str, inline: bool) -> StreamingResponse:
+    """A remote blob's bytes, passed on as they arrive (the file never lands on disk)."""
+    mime, shown = _shown_as(filename, inline)
+
+    def chunks() -> Iterator[bytes]:
+        with contextlib.closing(body):
+            yield from iter(lambda: body.read(1 << 20), b"")
+
+    quoted = quote(filename)
+    disposition = "inline" if shown else "attachment"
+    if quoted != filename:
+        disposition += f"; filename*=utf-8''{quoted}"
+    else:
+        disposition += f'; filename="{filename}"'
+    headers = {**_SAMPLE_HEADERS, "Content-Length": str(size), "Content-Disposition": disposition}
+    return StreamingResponse(chunks(), media_type=mime, headers=headers)
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -246,21 +288,21 @@ def models(request: Request, task_id: str) -> Response:
 
 
 @router.get("/tasks/{task_id}/artifact", tags=["files"])
-def artifact_file(request: Request, task_id: str, name: str) -> FileResponse:
+def artifact_file(request: Request, task_id: str, name: str) -> Response:
     """Download an artifact's file."""
     store = _store(request)
     found = [a for a in store.get_artifacts(task_id) if a.name == name]
     if not found:
-        return _error(404, f"task {task_id} has no artifact {name!r}")  # type: ignore[return-value]
+        return _error(404, f"task {task_id} has no artifact {name!r}")
     return get_blob(request, found[0].uri, filename=Path(found[0].uri).name)
 
 
 @router.get("/tasks/{task_id}/models/{model_id}/file", tags=["files"])
-def model_file(request: Request, task_id: str, model_id: str) -> FileResponse:
+def model_file(request: Request, task_id: str, model_id: str) -> Response:
     """Download a model's weights file."""
     found = [m for m in _store(request).get_models(task_id) if m.id == model_id and m.uri]
     if not found:
-        return _error(404, f"task {task_id} has no model file {model_id!r}")  # type: ignore[return-value]
+        return _error(404, f"task {task_id} has no model file {model_id!r}")
     return get_blob(request, found[0].uri, filename=Path(found[0].uri).name)
 
 

@@ -17,6 +17,7 @@ from chaintrack._version import __version__
 from chaintrack.errors import (
     InvalidArgumentError,
     StoreError,
+    StoreUnavailableError,
     TaskNotFoundError,
     missing_dependency,
 )
@@ -95,6 +96,8 @@ def create_app(
     app.add_exception_handler(TaskNotFoundError, _handler(404))
     app.add_exception_handler(InvalidArgumentError, _handler(400))
     app.add_exception_handler(StoreError, _handler(500))
+    # S3 (or another service the store uses) unreachable for now: clients retry a 503.
+    app.add_exception_handler(StoreUnavailableError, _handler(503))
     app.add_middleware(
         Gate,
         token=auth_token,
@@ -116,9 +119,9 @@ def _handler(status: int) -> Any:
 
 
 def open_server_store(store_uri: str | None = None, artifacts: str | None = None) -> Store:
-    """The SQL store a server serves, with its files in ``artifacts`` (a folder or file://)."""
-    from urllib.parse import unquote, urlparse
-
+    """The SQL store a server serves, with its files at ``artifacts``: a folder, a file:// URI
+    or s3://bucket/prefix (checked now: a server never starts with a bucket it cannot use)."""
+    from chaintrack.store.blob_locations import open_blob_store
     from chaintrack.store.sql import SqlStore
 
     uri = store_uri or config.tracking_uri()
@@ -127,18 +130,7 @@ def open_server_store(store_uri: str | None = None, artifacts: str | None = None
             f"--store {uri!r}: a server serves a database (sqlite:///path/to/tasks.db or "
             "postgresql://user:password@host/db), not another server"
         )
-    folder = artifacts or config.server_artifacts()
-    root: Path | None = None
-    if folder:
-        if folder.startswith("file://"):
-            root = Path(unquote(urlparse(folder).path))
-        elif "://" in folder:
-            raise InvalidArgumentError(
-                f"--artifacts {folder!r}: only a local folder (a path or file:// URI) is supported"
-            )
-        else:
-            root = Path(folder)
-    return SqlStore(uri, blob_root=root)
+    return SqlStore(uri, blobs=open_blob_store(artifacts or config.server_artifacts()))
 
 
 def app_from_environment() -> Any:

@@ -24,7 +24,9 @@ _open: dict[str, Store] = {}
 def _create(uri: str) -> Store:
     scheme = uri.split(":", 1)[0].lower()
     if scheme.startswith(("sqlite", "postgresql")):
-        return SqlStore(uri)
+        from chaintrack.store.blob_locations import open_blob_store
+
+        return SqlStore(uri, blobs=open_blob_store(config.artifacts_uri()))
     if scheme in ("http", "https"):
         from chaintrack.store.rest import RestStore
 

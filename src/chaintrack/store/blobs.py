@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, StoreError
 
 #: URIs of blobs relative to a store's blob folder (``blob:<key>``): what a client of a tracking
@@ -24,6 +27,43 @@ def safe_segment(name: str) -> str:
     return cleaned[:200] or "_"
 
 
+def key_parts(key: str) -> list[str]:
+    """The segments of a blob key; InvalidArgumentError when the key is not a relative path
+    that stays inside the store: absolute keys (``/x``, ``\\x``, ``C:x``: a mature store never
+    re-roots them silently), ``.`` and ``..`` segments and NUL bytes are refused. Empty
+    segments (``a//b``) are ignored."""
+    normal = key.replace("\\", "/")
+    parts = [p for p in normal.split("/") if p]
+    if (
+        not parts
+        or normal.startswith("/")
+        or _DRIVE.match(normal)
+        or "\0" in key
+        or any(p in (".", "..") for p in parts)
+    ):
+        raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
+    return parts
+
+
+def cached_copy(identity: str, name: str, fill: Callable[[BinaryIO], object]) -> Path:
+    """A file under ``CHAINTRACK_HOME/cache/blobs`` for the remote blob ``identity`` (which
+    must change when the blob does); ``fill`` writes its bytes the first time."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    target = config.home() / "cache" / "blobs" / digest / (name or "blob")
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 class LocalBlobStore:
     """Files under one root folder; URIs are ``file://`` URLs of absolute paths."""
 
@@ -33,29 +73,15 @@ class LocalBlobStore:
     def uri_for(self, key: str) -> str:
         """The URI ``key`` will have once put, without touching the disk (the caller's thread
         uses it); the key is checked again, symbolic links included, when it is put."""
-        return (self.root / "/".join(self._parts(key))).as_uri()
-
-    def _parts(self, key: str) -> list[str]:
-        normal = key.replace("\\", "/")
-        parts = [p for p in normal.split("/") if p]
-        if (
-            not parts
-            or normal.startswith("/")
-            or _DRIVE.match(normal)
-            or "\0" in key
-            or any(p in (".", "..") for p in parts)
-        ):
-            raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
-        return parts
+        return (self.root / "/".join(key_parts(key))).as_uri()
 
     def _path_for(self, key: str) -> Path:
         """The file for ``key``; InvalidArgumentError when the key could leave the folder.
 
-        Refused: absolute keys (``/x``, ``\\x``, ``C:x``: a mature store never re-roots them
-        silently), ``.`` and ``..`` segments, NUL bytes, and keys that resolve outside the
-        folder through a symbolic link. Empty segments (``a//b``) are ignored.
+        Refused: what :func:`key_parts` refuses, and keys that resolve outside the folder
+        through a symbolic link.
         """
-        path = self.root.joinpath(*self._parts(key)).resolve()
+        path = self.root.joinpath(*key_parts(key)).resolve()
         if not path.is_relative_to(self.root):
             raise InvalidArgumentError(f"blob key {key!r} leaves the store's folder")
         return path

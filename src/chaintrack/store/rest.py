@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,14 +24,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from chaintrack import config
 from chaintrack._version import __version__
 from chaintrack.errors import (
-    InvalidArgumentError,
     StoreError,
     StoreUnavailableError,
     TaskNotFoundError,
     missing_dependency,
 )
 from chaintrack.store import wire
-from chaintrack.store.blobs import BLOB_SCHEME
+from chaintrack.store.blobs import BLOB_SCHEME, cached_copy, key_parts
 from chaintrack.store.records import (
     ArtifactRecord,
     ConfigurationRecord,
@@ -83,11 +79,7 @@ class RestBlobStore:
         self._store = store
 
     def uri_for(self, key: str) -> str:
-        normal = key.replace("\\", "/")
-        parts = [p for p in normal.split("/") if p]
-        if not parts or normal.startswith("/") or "\0" in key or {".", ".."} & set(parts):
-            raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
-        return BLOB_SCHEME + str(PurePosixPath(*parts))
+        return BLOB_SCHEME + str(PurePosixPath(*key_parts(key)))
 
     def put_bytes(self, key: str, data: bytes) -> str:
         uri = self.uri_for(key)
@@ -105,22 +97,11 @@ class RestBlobStore:
         return uri
 
     def local_path(self, uri: str) -> Path:
-        digest = hashlib.sha256(f"{self._store.uri}\n{uri}".encode()).hexdigest()[:32]
-        name = PurePosixPath(urlsplit(uri).path).name or "blob"
-        target = config.home() / "cache" / "blobs" / digest / name
-        if target.is_file():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        response = self._store.request("GET", "/blob", params={"uri": uri})
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(response.content)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        def fill(f: BinaryIO) -> None:
+            f.write(self._store.request("GET", "/blob", params={"uri": uri}).content)
+
+        name = PurePosixPath(urlsplit(uri).path).name
+        return cached_copy(f"{self._store.uri}\n{uri}", name, fill)
 
     def open(self, uri: str) -> BinaryIO:
         return self.local_path(uri).open("rb")

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from chaintrack import config
 from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
 from chaintrack.store import migrate, pgcopy
+from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
@@ -158,7 +159,9 @@ class SqlStore(QueryMixin):
     """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
     are in :class:`~chaintrack.store.queries.QueryMixin`."""
 
-    def __init__(self, uri: str, blob_root: Path | None = None) -> None:
+    def __init__(
+        self, uri: str, blob_root: Path | None = None, blobs: BlobStore | None = None
+    ) -> None:
         self.uri = uri
         url = make_url(uri)
         self.dialect = url.get_backend_name()
@@ -200,7 +203,7 @@ class SqlStore(QueryMixin):
             self._write_engine = self._read_engine = engine
             # Artifacts of a database store stay on this machine, under CHAINTRACK_HOME.
             default_blobs = config.home() / "files"
-        self.blobs = LocalBlobStore(blob_root or default_blobs)
+        self.blobs: BlobStore = blobs or LocalBlobStore(blob_root or default_blobs)
         try:
             with self._schema_lock():
                 if self.path is not None:
