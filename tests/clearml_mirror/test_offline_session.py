@@ -8,11 +8,11 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from mirror_data import SCRIPT
 from session_files import read_session, schema_errors, task_schema_errors
 
 from chaintrack import Task
 from chaintrack.clearml import push
-from conftest import SCRIPT
 
 
 def _offline(task: Task, tmp_path: Path, **kwargs: object):  # type: ignore[no-untyped-def]

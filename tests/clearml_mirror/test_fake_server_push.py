@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from fake_clearml_server import FakeClearMLServer
+from mirror_data import SCRIPT
 
 from chaintrack import Task
 from chaintrack.clearml import push
 from chaintrack.store import open_store
-from conftest import SCRIPT
 
 
 def _only_task(fake: FakeClearMLServer) -> dict[str, Any]:
