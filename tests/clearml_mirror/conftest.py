@@ -34,8 +34,7 @@ def clearml_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def background_pushes_end() -> Iterator[None]:
     """Background pushes (CHAINTRACK_MIRROR) of a test end before the next test starts."""
     yield
-    for child in mirror._children:
-        child.wait(120)
+    mirror.wait(120)
     mirror._children.clear()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,3 +127,27 @@ def test_a_bad_mirror_setting_is_an_error_at_init(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CHAINTRACK_MIRROR", "mlflow")
     with pytest.raises(ConfigurationError, match="CHAINTRACK_MIRROR='mlflow'"):
         Task.init(project_name="p", task_name="t")
+
+
+def test_a_process_that_ends_right_away_still_mirrors_its_tasks(
+    fake_clearml: FakeClearMLServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHAINTRACK_MIRROR", "clearml")
+    script = tmp_path / "app.py"
+    script.write_text(
+        "from chaintrack import Task\n"
+        "closed = Task.init(project_name='auto', task_name='closed, then exit')\n"
+        "closed.close()\n"  # the push starts from a thread: the exit must not lose it
+        "Task.init(project_name='auto', task_name='never closed')\n"  # closed by the exit
+        "print('bye')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    def both() -> bool:
+        names = {t["name"] for t in fake_clearml.state.tasks.values() if t["status"] == "completed"}
+        return names == {"closed, then exit", "never closed"}
+
+    assert _wait_for(both), Path(mirror.log_path()).read_text()

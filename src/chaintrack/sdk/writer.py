@@ -535,6 +535,11 @@ def begin_exit(budget: float | None = None) -> None:
         _exit_deadline = deadline
 
 
+def exiting() -> bool:
+    """Whether the process is ending (an exit, an uncaught exception or SIGTERM is draining)."""
+    return _exit_deadline is not None
+
+
 def end_exit() -> None:
     """The process goes on after all (an application's SIGTERM handler): no deadline."""
     global _exit_deadline
