@@ -1,5 +1,5 @@
-"""Helpers of tests that run servers on 127.0.0.1: a free port, waiting for a condition, and
-waiting for a `chaintrack server` process to answer."""
+"""Helpers of tests that run servers on 127.0.0.1: a free port, whether a port is released,
+waiting for a condition, and waiting for a `chaintrack server` process to answer."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` of 127.0.0.1 now (as uvicorn binds it, with
+    SO_REUSEADDR: connections closing on that port do not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def until(condition: Callable[[], bool], what: str) -> None:

@@ -29,6 +29,8 @@ try:
 except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is missing
     raise missing_dependency(exc.name or "fastapi", "server", "The web UI and server") from None
 
+from sqlalchemy.exc import OperationalError
+
 from chaintrack.server import api, ui
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
@@ -98,6 +100,9 @@ def create_app(
     app.add_exception_handler(StoreError, _handler(500))
     # S3 (or another service the store uses) unreachable for now: clients retry a 503.
     app.add_exception_handler(StoreUnavailableError, _handler(503))
+    # The database cannot be reached for now (restarted, failing over, out of connections): a
+    # 503 makes clients keep their events and retry, where a 500 would make them give up.
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_middleware(
         Gate,
         token=auth_token,
@@ -116,6 +121,15 @@ def _handler(status: int) -> Any:
         return ui.error_page(request, status, str(exc))
 
     return handle
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    log.error("chaintrack server: %s %s: the database cannot be used: %s",
+              request.method, request.url.path, exc)  # fmt: skip
+    detail = "the server's database cannot be used for now; retry shortly"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "2"})
+    return ui.error_page(request, 503, detail)
 
 
 def open_server_store(store_uri: str | None = None, artifacts: str | None = None) -> Store:
