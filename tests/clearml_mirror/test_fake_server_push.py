@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fake_clearml_server import FakeClearMLServer
+import pytest
+from fake_clearml_server import ACCESS_KEY, SECRET_KEY, FakeClearMLServer
 from mirror_data import SCRIPT
 
 from chaintrack import Task
@@ -143,3 +144,31 @@ def test_pushing_twice_skips_and_force_pushes_a_copy(
     assert [t for t in tags if t.startswith("clearml=")] == [
         f"clearml={copy.clearml_id}@{fake_clearml.api_url}"
     ]
+
+
+def test_credentials_from_clearml_conf(
+    make_task: Callable[..., Task],
+    fake_clearml: FakeClearMLServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # the file `clearml-init` writes, instead of the environment variables
+    for name in fake_clearml.client_env():
+        monkeypatch.delenv(name)
+    conf = tmp_path / "clearml.conf"
+    conf.write_text(
+        "api {\n"
+        f'  api_server: "{fake_clearml.api_url}"\n'
+        f'  web_server: "{fake_clearml.api_url}"\n'
+        f'  files_server: "{fake_clearml.files_url}"\n'
+        "  credentials {\n"
+        f'    access_key: "{ACCESS_KEY}"\n'
+        f'    secret_key: "{SECRET_KEY}"\n'
+        "  }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CLEARML_CONFIG_FILE", str(conf))
+    result = push(make_task())
+    assert result.outcome == "pushed"
+    assert fake_clearml.state.tasks[result.clearml_id]["status"] == "completed"

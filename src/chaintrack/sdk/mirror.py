@@ -2,10 +2,10 @@
 
 ``close()`` (or the end of the process) only starts a detached ``chaintrack clearml push TASK``
 process, after the task's events are in the store, from a short-lived thread: the application
-waits neither for the push nor for the process to start. The push's output, and its one-line error when ClearML has no
-credentials or cannot be reached, go to ``logs/clearml-mirror.log`` under CHAINTRACK_HOME; the
-task stays in chaintrack either way, and ``chaintrack clearml push --pending`` pushes what was
-missed.
+waits neither for the push nor for the process to start. The push's output, and its one-line
+error when ClearML has no credentials or cannot be reached, go to ``logs/clearml-mirror.log``
+under CHAINTRACK_HOME; the task stays in chaintrack either way, and
+``chaintrack clearml push --pending`` pushes what was missed.
 """
 
 from __future__ import annotations
