@@ -557,12 +557,14 @@ def test_a_batch_partly_stored_before_stores_only_its_new_events(store: SqlStore
     assert values == [float(s) if s % 2 == 0 else -1.0 for s in range(100)]
     store.write(WriteBatch(events=replay))  # type: ignore[arg-type]
     assert counts(store)["events"] == 100
+    assert store.task_summary("t1").event_counts == {SCALAR: 100}
 
 
 def test_a_key_twice_in_one_batch_is_stored_once_the_first_kept(store: SqlStore) -> None:
     batch = [event("t1", 1, value=1.0), event("t1", 2), event("t1", 1, value=99.0)]
     store.write(WriteBatch(events=batch))
     assert [e.value for e in store.get_events("t1", SCALAR)] == [1.0, 2.0]
+    assert store.task_summary("t1").event_counts == {SCALAR: 2}
 
 
 def test_a_replayed_batch_after_new_ones_changes_nothing(store: SqlStore) -> None:
@@ -576,3 +578,9 @@ def test_a_replayed_batch_after_new_ones_changes_nothing(store: SqlStore) -> Non
     store.write(WriteBatch(events=batches[0] + [event("t1", 500)]))  # type: ignore[arg-type]
     assert counts(store) == before | {"events": before["events"] + 1}
     assert len(store.get_events("t1", SCALAR)) == 61
+    mixed = [event("t1", 1, writer=1), event("t2", 1, kind=LOG, text="x"), event("t1", 900)]
+    store.write(WriteBatch(events=mixed))  # one stored before, two new, in two tasks
+    assert store.task_summary("t1").event_counts == {SCALAR: 62}
+    assert store.task_summary("t2").event_counts == {LOG: 1}
+    store.reset_task("t1")
+    assert store.task_summary("t1").event_counts == {}

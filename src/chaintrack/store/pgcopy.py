@@ -11,6 +11,7 @@ instead of twice. See ``benchmarks/bench_postgres.py`` for what each step gains.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -37,7 +38,7 @@ _TYPES = ("varchar", "int8", "int8", "varchar", "float8", "varchar", "varchar", 
           "float8", "int4", "text", "text")  # fmt: skip
 _MOVE = (  # built from constant names only
     f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "  # noqa: S608
-    "ON CONFLICT DO NOTHING"
+    "ON CONFLICT DO NOTHING RETURNING task_id, kind"
 )
 
 
@@ -57,10 +58,10 @@ def prepare_connection(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.commit()
 
 
-def copy_events(conn: Connection, rows: list[EventRow]) -> None:
+def copy_events(conn: Connection, rows: list[EventRow]) -> Counter[tuple[str, str]]:
     """Store ``rows`` (tuples in ``EVENT_COLUMNS`` order) in the connection's transaction,
     skipping those whose (task_id, kind, writer, seq) is stored already (or comes earlier in
-    ``rows``: the first one is kept)."""
+    ``rows``: the first one is kept). Returns how many were stored per (task_id, kind)."""
     import psycopg
 
     savepoint = conn.begin_nested()
@@ -70,9 +71,9 @@ def copy_events(conn: Connection, rows: list[EventRow]) -> None:
         savepoint.rollback()
     else:
         savepoint.commit()
-        return
+        return Counter((row[0], row[3]) for row in rows)
     _copy(conn, _COPY, rows)
-    conn.exec_driver_sql(_MOVE)
+    return Counter((task_id, kind) for task_id, kind in conn.exec_driver_sql(_MOVE))
 
 
 def _copy(conn: Connection, statement: str, rows: list[EventRow]) -> None:

@@ -34,7 +34,7 @@ from chaintrack.store.records import (
     Event,
     TaskRecord,
 )
-from chaintrack.store.schema import events, spans, task_stats, tasks
+from chaintrack.store.schema import event_counts, events, spans, task_stats, tasks
 from chaintrack.store.spanindex import STAT_COLUMNS
 from chaintrack.store.views import (
     TASK_SORTS,
@@ -215,10 +215,8 @@ class QueryMixin:
         stats = select(*(task_stats.c[c] for c in STAT_COLUMNS)).where(
             task_stats.c.task_id == task_id
         )
-        kinds = (
-            select(events.c.kind, func.count())
-            .where(events.c.task_id == task_id)
-            .group_by(events.c.kind)
+        kinds = select(event_counts.c.kind, event_counts.c.events).where(
+            event_counts.c.task_id == task_id, event_counts.c.events > 0
         )
         with self._read_engine.connect() as conn:
             row = conn.execute(stats).mappings().first()
@@ -243,6 +241,10 @@ class QueryMixin:
             )
         keys = (events.c.ts, events.c.writer, events.c.seq)  # unique in a task's kind
         count = select(func.count()).select_from(events).where(*conditions)
+        if len(conditions) == 2:  # every event of the kind: counted when stored
+            count = select(func.coalesce(func.sum(event_counts.c.events), 0)).where(
+                event_counts.c.task_id == task_id, event_counts.c.kind == query.kind
+            )
         with self._read_engine.connect() as conn:
             total = int(conn.execute(count).scalar_one())
             # A page past the middle is read from the other end (the last page as cheaply as

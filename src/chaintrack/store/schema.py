@@ -181,6 +181,17 @@ task_stats = Table(
     Column("errors", BigInteger, nullable=False, default=0),
 )
 
+#: How many events of each kind a task has (the task page's tabs), kept in the transaction that
+#: stores them, counting only events not stored before: counting a task's million events at
+#: each page view would take longer than the page.
+event_counts = Table(
+    "event_counts",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("events", BigInteger, nullable=False),
+)
+
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.
 EVENT_COLUMNS: tuple[str, ...] = (
     "task_id",

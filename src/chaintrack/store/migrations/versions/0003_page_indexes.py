@@ -1,6 +1,7 @@
 """Indexes for the task page on large tasks: events of a kind in time order (console, media,
 tables), scalar series in iteration order (the Scalars tab thins them in SQL), root spans by
-start time (the trace view).
+start time (the trace view); and each task's number of events of each kind (``event_counts``),
+counted from the events already stored.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,9 +30,20 @@ def upgrade() -> None:
         postgresql_where=_SCALARS,
     )
     op.create_index("ix_spans_start", "spans", ["task_id", "start_time", "span_id"])
+    op.create_table(
+        "event_counts",
+        sa.Column("task_id", sa.String(32), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("events", sa.BigInteger, nullable=False),
+    )
+    op.execute(
+        "INSERT INTO event_counts (task_id, kind, events) "
+        "SELECT task_id, kind, count(*) FROM events GROUP BY task_id, kind"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("event_counts")
     op.drop_index("ix_spans_start", table_name="spans")
     op.drop_index("ix_events_scalars", table_name="events")
     op.drop_index("ix_events_time", table_name="events")
