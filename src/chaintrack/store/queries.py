@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -466,7 +467,10 @@ def _depth_first(roots: list[str], rows: list[dict[str, Any]]) -> list[dict[str,
 def _scalar_points(task_id: str) -> tuple[ColumnElement[bool], ...]:
     """The task's scalar events that are points of a chart (single values are not)."""
     single = and_(events.c.metric == SINGLE_VALUE_METRIC, events.c.iter == SINGLE_VALUE_ITER)
-    return (events.c.task_id == task_id, events.c.kind == SCALAR, not_(single))
+    # The kind as a literal: a query can use the partial index ``ix_events_scalars`` only when
+    # its WHERE clause says ``kind = 'scalar'`` (a bound parameter does not, to SQLite).
+    scalar: ColumnElement[str] = literal_column(f"'{SCALAR}'")
+    return (events.c.task_id == task_id, events.c.kind == scalar, not_(single))
 
 
 def thin_positions(count: int, most: int) -> list[int]:
