@@ -83,8 +83,9 @@ def original_handler(task_name: str = "bench") -> Any:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from clearml import Task
         from langchain_community.callbacks import ClearMLCallbackHandler
+
+        from clearml import Task
 
     Task.set_offline(offline_mode=True)
     return ClearMLCallbackHandler(task_name=task_name, complexity_metrics=True)

@@ -1,5 +1,6 @@
 """Benchmarks of the PostgreSQL store: ingestion (events/s through ``SqlStore.write``) and server
-time of the web UI's pages with 1,000,000 events in the store. Prints a table; not a test.
+time of the web UI's pages with 1,000,000 events in the store, and with ONE task holding
+1,000,000 events. Prints a table; not a test.
 
     .venv/bin/python benchmarks/bench_postgres.py            # a throwaway cluster, ~3 minutes
     .venv/bin/python benchmarks/bench_postgres.py --uri postgresql://u:pw@host/postgres
@@ -12,7 +13,8 @@ Ingestion writes batches of 20,000 events (the background writer's batch) throug
 ``SqlStore.write``: COPY into a staging table, then ``INSERT … SELECT … ON CONFLICT DO
 NOTHING``; for comparison the same events through SQLAlchemy's executemany of an
 ``INSERT … ON CONFLICT DO NOTHING`` (the first implementation). Pages are timed like
-``bench_server.py``: the ``Server-Timing`` of the app served in-process.
+``bench_server.py``: the ``Server-Timing`` of the app served in-process, after ``VACUUM
+ANALYZE`` (what autovacuum does to a table that has stopped growing).
 """
 
 from __future__ import annotations
@@ -104,6 +106,55 @@ def filler(store: Any, tasks: int, per_task: int) -> None:
             store.write(WriteBatch(events=rows[first : first + BATCH]))  # type: ignore[arg-type]
 
 
+def vacuum_analyze(store: Any) -> int:
+    """VACUUM ANALYZE the store's database; the number of events in it."""
+    store._read_engine.dispose()
+    with store._read_engine.connect() as conn:
+        conn.connection.driver_connection.autocommit = True  # VACUUM runs outside a transaction
+        conn.exec_driver_sql("VACUUM ANALYZE")
+        return int(conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one())
+
+
+def one_task(root: Path, uri: str, records: int, rows: list[Row], notes: list[str]) -> None:
+    """The pages of ONE task holding ``records`` events (60% console lines, 30% scalars in 6
+    series, 10% spans in runs of 10), alone in its store."""
+    from chaintrack.server.app import create_app
+
+    started = time.perf_counter()
+    store, tid = big_task_store(root, records, uri, tid="c" * 32)
+    written = time.perf_counter() - started
+    stored = vacuum_analyze(store)
+    notes.append(f"one task of {stored:,} events, written in {written:.0f} s")
+    app = create_app(store)
+    console_pages = (int(records * 0.6) + 199) // 200
+    label = f"one task, {records:,} events"
+    time_requests(
+        app,
+        [
+            (f"{label}: Info", f"/tasks/{tid}"),
+            (f"{label}: Console, first page", f"/tasks/{tid}?tab=console"),
+            (
+                f"{label}: Console, middle page",
+                f"/tasks/{tid}?tab=console&page={console_pages // 2}",
+            ),
+            (f"{label}: Console, last page", f"/tasks/{tid}?tab=console&page={console_pages}"),
+            (f"{label}: Console, newest first", f"/tasks/{tid}?tab=console&order=desc"),
+            (f"{label}: Console, errors only", f"/tasks/{tid}?tab=console&level=40"),
+            (f"{label}: Console, search", f"/tasks/{tid}?tab=console&q=needle"),
+            (f"{label}: Scalars (6 series, thinned)", f"/tasks/{tid}?tab=scalars"),
+            (f"{label}: Trace, first page", f"/tasks/{tid}?tab=trace"),
+            (
+                f"{label}: Trace, last page",
+                f"/tasks/{tid}?tab=trace&page={(records // 100 + 19) // 20}",
+            ),
+        ],
+        rows,
+        notes,
+    )
+    app.state.ingest.close()
+    store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uri", help="an existing server's maintenance database URI")
@@ -112,6 +163,7 @@ def main() -> int:
     total = 100_000 if args.quick else 1_000_000
     n_tasks, n_records = (2_000, 20_000) if args.quick else (10_000, 100_000)
     n_scalars, n_texts = (50_000, 10_000) if args.quick else (200_000, 50_000)
+    n_one = 100_000 if args.quick else 1_000_000
 
     from chaintrack.server.app import create_app
     from chaintrack.store.sql import SqlStore
@@ -158,10 +210,7 @@ def main() -> int:
                 big, tid = big_task_store(Path(tmp), n_records, uri)
                 spans = n_tasks // 10 * 5
                 filler(big, 9, (total - n_records - spans) // 9)
-                with big._read_engine.connect() as conn:
-                    big._read_engine.dispose()
-                    conn.exec_driver_sql("ANALYZE")
-                    stored = conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
+                stored = vacuum_analyze(big)
                 notes.append(
                     f"store: {n_tasks:,} tasks, a task of {n_records:,} records and 9 other "
                     f"tasks; {stored:,} events in all, written in "
@@ -198,6 +247,8 @@ def main() -> int:
                 )
                 app.state.ingest.close()
                 big.close()
+            with server.database() as uri:
+                one_task(Path(tmp), uri, n_one, rows, notes)
     finally:
         server.stop()
     print_table(rows, notes)

@@ -15,9 +15,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from old_stores import span_event
+from sqlalchemy import create_engine, inspect, text
 
 from chaintrack.store import migrate, schema
+from chaintrack.store.records import (
+    LOG,
+    SCALAR,
+    SPAN,
+    ParameterRecord,
+    TaskRecord,
+    WriteBatch,
+)
 from chaintrack.store.sql import SqlStore
 
 FIX_DRIFT = """
@@ -137,3 +146,67 @@ def test_a_new_store_is_created_at_the_head_revision_in_wal_mode(tmp_path: Path)
             (schema.HEAD_REVISION,)
         ]
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _rows(engine: Any, names: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables ``names``, in a fixed order."""
+    with engine.connect() as conn:
+        return {
+            name: sorted(tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"')))
+            for name in names
+        }
+
+
+def test_upgrading_a_second_revision_store_keeps_every_row(
+    new_database: Callable[[], str],
+) -> None:
+    """A store with data at revision 0002 (a task, events of several kinds, spans and their
+    totals), upgraded by opening it: every row is still there, unchanged, with the indexes."""
+    uri = new_database()
+    store = SqlStore(uri)
+    events = [
+        ("a", w, s, kind, 100.0 + s % 7, "loss", f"v{w}", s, s * 0.5, 20, f"line {s}", None)
+        for w in (1, 2)
+        for s in range(300)
+        for kind in (SCALAR, LOG)
+    ]
+    events += [span_event("a", 1000 + n, f"s{n}", f"s{n // 3}" if n else None) for n in range(30)]
+    store.write(
+        WriteBatch(
+            new_tasks=[
+                TaskRecord(
+                    id="a",
+                    project="p",
+                    name="n",
+                    type="training",
+                    status="completed",
+                    created=1.0,
+                    last_update=2.0,
+                )
+            ],
+            parameters=[ParameterRecord("a", "General", "lr", "0.1", "float")],
+            events=events,  # type: ignore[arg-type]
+        )
+    )
+    store.close()
+    engine = engine_for(uri)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0002")  # type: ignore[arg-type]
+    assert migrate.current_revision(engine) == "0002"
+    assert "ix_events_time" not in {i["name"] for i in inspect(engine).get_indexes("events")}
+    before = _rows(engine, set(schema.metadata.tables) - {"event_counts"})
+    assert len(before["events"]) == 1230 and len(before["spans"]) == 30
+    assert before["task_stats"] and before["parameters"] and before["tasks"]
+    engine.dispose()
+
+    upgraded = SqlStore(uri)  # opening upgrades to the head revision
+    try:
+        assert upgraded.opened_at_revision == "0002"
+        assert migrate.current_revision(upgraded._write_engine) == schema.HEAD_REVISION
+        assert _rows(upgraded._write_engine, before) == before
+        # The events' counts were counted from the events.
+        assert upgraded.task_summary("a").event_counts == {SCALAR: 600, LOG: 600, SPAN: 30}
+        names = {i["name"] for i in inspect(upgraded._write_engine).get_indexes("events")}
+        assert {"ix_events_time", "ix_events_scalars"} <= names
+    finally:
+        upgraded.close()

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from old_stores import first_revision_store, span_event
 
 from chaintrack.errors import InvalidArgumentError
 from chaintrack.store import migrate, schema
-from chaintrack.store.records import LOG, SCALAR, SPAN, TaskRecord, WriteBatch
+from chaintrack.store.records import (
+    LOG,
+    SCALAR,
+    SINGLE_VALUE_ITER,
+    SINGLE_VALUE_METRIC,
+    SPAN,
+    TaskRecord,
+    WriteBatch,
+)
 from chaintrack.store.sql import SqlStore
 from chaintrack.store.views import EventQuery, TaskPageQuery, TaskStats
 
@@ -252,3 +263,90 @@ def test_upgrading_a_first_revision_store_indexes_its_spans(store_uri: str) -> N
         assert migrate.current_revision(store._write_engine) == schema.HEAD_REVISION
     finally:
         store.close()
+
+
+def _reference_series(store: SqlStore, task_id: str, most: int) -> list[tuple[Any, ...]]:
+    """The Scalars tab as it was computed before thinning moved into SQL: every point read,
+    ordered by iteration (ties by time, writer, sequence), evenly thinned in Python."""
+    points = [
+        e
+        for e in store.get_events(task_id, SCALAR)  # ordered by time, writer, sequence
+        if not (e.metric == SINGLE_VALUE_METRIC and e.iter == SINGLE_VALUE_ITER)
+    ]
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for e in sorted(points, key=lambda e: (e.metric, e.variant, e.iter, e.ts)):
+        grouped.setdefault((e.metric or "", e.variant or ""), []).append(e)
+    found = []
+    for (metric, variant), series in grouped.items():
+        picks = range(len(series))
+        if len(series) > most:
+            step = (len(series) - 1) / (most - 1)
+            picks = sorted({round(i * step) for i in range(most)})
+        kept = [series[i] for i in picks]
+        found.append(
+            (metric, variant, len(series), [e.iter for e in kept], [repr(e.value) for e in kept])
+        )
+    return found
+
+
+def test_scalar_series_thinned_in_sql_equal_thinning_every_point(store: SqlStore) -> None:
+    rng = random.Random(7)
+    points = []
+    for seq in range(3000):
+        metric, variant = rng.choice([("loss", "train"), ("loss", "val"), ("acc", "a")])
+        iteration = rng.randrange(400)  # repeated iterations, some at the same time too
+        value = math.nan if seq % 97 == 0 else rng.random()
+        writer = rng.choice([1, 2])
+        ts = float(rng.randrange(50))
+        points.append(("a", writer, seq, SCALAR, ts, metric, variant, iteration, value, None,
+                       None, None))  # fmt: skip
+    points.append(("a", 1, 9999, SCALAR, 1.0, SINGLE_VALUE_METRIC, "x", SINGLE_VALUE_ITER, 5.0,
+                   None, None, None))  # fmt: skip
+    store.write(WriteBatch(new_tasks=[task("a")], events=points))  # type: ignore[arg-type]
+    for most in (2, 3, 50, 999, 1000, 1001, 5000):
+        found = [
+            (s.metric, s.variant, s.count, s.iters, [repr(v) for v in s.values])
+            for s in store.scalar_series("a", max_points=most)
+        ]
+        assert found == _reference_series(store, "a", most), most
+
+
+def test_pages_past_the_middle_equal_the_pages_read_from_the_start(store: SqlStore) -> None:
+    """Pages are read from the end when that is shorter: the same rows in the same order."""
+    lines = [
+        ("a", writer, seq, LOG, float(seq // 3), None, None, None, None, 20 + seq % 3 * 10,
+         f"line {writer} {seq}", None)
+        for seq in range(40)
+        for writer in (2, 1)
+    ]  # fmt: skip
+    store.write(WriteBatch(new_tasks=[task("a")], events=lines))  # type: ignore[arg-type]
+    for query in (EventQuery(LOG, limit=1000), EventQuery(LOG, min_level=30, limit=1000)):
+        for newest in (False, True):
+            every = store.event_page("a", replace(query, newest_first=newest)).events
+            assert len(every) == (80 if query.min_level is None else 52)
+            for limit in (1, 7, 30):
+                for offset in range(0, len(every) + 2, 3):
+                    page = store.event_page(
+                        "a", replace(query, newest_first=newest, offset=offset, limit=limit)
+                    )
+                    assert page.events == every[offset : offset + limit], (offset, limit)
+                    assert page.total == len(every)
+
+
+def test_trace_pages_past_the_middle_equal_the_pages_read_from_the_start(
+    store: SqlStore,
+) -> None:
+    events = [span_event("a", n, f"r{n:02d}", None, start_time=float(n // 2)) for n in range(25)]
+    events += [span_event("a", 100 + n, f"c{n}", f"r{n:02d}") for n in range(25)]
+    store.write(WriteBatch(new_tasks=[task("a")], events=events))
+    every = store.trace_page("a", 0, 1000)
+    assert [v.span["span_id"] for v in every.spans if v.depth == 0] == [
+        f"r{n:02d}" for n in range(25)
+    ]
+    for limit in (1, 4, 10):
+        for offset in range(27):
+            page = store.trace_page("a", offset, limit)
+            roots = [v.span["span_id"] for v in page.spans if v.depth == 0]
+            assert roots == [f"r{n:02d}" for n in range(25)][offset : offset + limit]
+            assert page.total_roots == 25
+            assert all(v.span["parent_id"] in roots for v in page.spans if v.depth == 1)

@@ -543,3 +543,44 @@ def test_lone_surrogates_are_stored_as_replacement_characters(store: SqlStore) -
 
 def test_default_tracking_uri_follows_chaintrack_home(chaintrack_home: Path) -> None:
     assert config.tracking_uri() == sqlite_uri(chaintrack_home / "chaintrack.db")
+
+
+# -- replays in bulk (PostgreSQL copies a batch straight into events unless a key is stored) ---
+
+
+def test_a_batch_partly_stored_before_stores_only_its_new_events(store: SqlStore) -> None:
+    store.write(WriteBatch(events=[event("t1", seq) for seq in range(0, 100, 2)]))
+    replay = [event("t1", seq, value=-1.0) for seq in range(100)]
+    store.write(WriteBatch(events=replay))  # type: ignore[arg-type]
+    values = [e.value for e in store.get_events("t1", SCALAR)]
+    # The even events were stored first and keep their values; the odd ones are new.
+    assert values == [float(s) if s % 2 == 0 else -1.0 for s in range(100)]
+    store.write(WriteBatch(events=replay))  # type: ignore[arg-type]
+    assert counts(store)["events"] == 100
+    assert store.task_summary("t1").event_counts == {SCALAR: 100}
+
+
+def test_a_key_twice_in_one_batch_is_stored_once_the_first_kept(store: SqlStore) -> None:
+    batch = [event("t1", 1, value=1.0), event("t1", 2), event("t1", 1, value=99.0)]
+    store.write(WriteBatch(events=batch))
+    assert [e.value for e in store.get_events("t1", SCALAR)] == [1.0, 2.0]
+    assert store.task_summary("t1").event_counts == {SCALAR: 2}
+
+
+def test_a_replayed_batch_after_new_ones_changes_nothing(store: SqlStore) -> None:
+    """Batches of new keys go the direct way; the replay of the first, once others followed,
+    must still be recognised as stored."""
+    batches = [[event("t1", b * 10 + i, writer=w) for i in range(10) for w in (1, 2)]
+               for b in range(3)]  # fmt: skip
+    for batch in batches:
+        store.write(WriteBatch(events=batch))  # type: ignore[arg-type]
+    before = counts(store)
+    store.write(WriteBatch(events=batches[0] + [event("t1", 500)]))  # type: ignore[arg-type]
+    assert counts(store) == before | {"events": before["events"] + 1}
+    assert len(store.get_events("t1", SCALAR)) == 61
+    mixed = [event("t1", 1, writer=1), event("t2", 1, kind=LOG, text="x"), event("t1", 900)]
+    store.write(WriteBatch(events=mixed))  # one stored before, two new, in two tasks
+    assert store.task_summary("t1").event_counts == {SCALAR: 62}
+    assert store.task_summary("t2").event_counts == {LOG: 1}
+    store.reset_task("t1")
+    assert store.task_summary("t1").event_counts == {}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -34,7 +35,7 @@ from chaintrack.store.records import (
     Event,
     TaskRecord,
 )
-from chaintrack.store.schema import events, spans, task_stats, tasks
+from chaintrack.store.schema import event_counts, events, spans, task_stats, tasks
 from chaintrack.store.spanindex import STAT_COLUMNS
 from chaintrack.store.views import (
     TASK_SORTS,
@@ -215,10 +216,8 @@ class QueryMixin:
         stats = select(*(task_stats.c[c] for c in STAT_COLUMNS)).where(
             task_stats.c.task_id == task_id
         )
-        kinds = (
-            select(events.c.kind, func.count())
-            .where(events.c.task_id == task_id)
-            .group_by(events.c.kind)
+        kinds = select(event_counts.c.kind, event_counts.c.events).where(
+            event_counts.c.task_id == task_id, event_counts.c.events > 0
         )
         with self._read_engine.connect() as conn:
             row = conn.execute(stats).mappings().first()
@@ -241,13 +240,23 @@ class QueryMixin:
             conditions.append(
                 func.lower(events.c.text).contains(query.text.lower(), autoescape=True)
             )
-        keys = (events.c.ts, events.c.writer, events.c.seq)
-        order = [k.desc() for k in keys] if query.newest_first else list(keys)
-        stmt = select(*_EVENT_COLUMNS).where(*conditions).order_by(*order)
+        keys = (events.c.ts, events.c.writer, events.c.seq)  # unique in a task's kind
         count = select(func.count()).select_from(events).where(*conditions)
+        if len(conditions) == 2:  # every event of the kind: counted when stored
+            count = select(func.coalesce(func.sum(event_counts.c.events), 0)).where(
+                event_counts.c.task_id == task_id, event_counts.c.kind == query.kind
+            )
         with self._read_engine.connect() as conn:
             total = int(conn.execute(count).scalar_one())
-            rows = conn.execute(stmt.offset(offset).limit(limit)).all()
+            # A page past the middle is read from the other end (the last page as cheaply as
+            # the first): skipped rows cost as much as rows read.
+            first, size, backwards = _window(total, offset, limit)
+            newest = query.newest_first != backwards
+            order = [k.desc() for k in keys] if newest else list(keys)
+            stmt = select(*_EVENT_COLUMNS).where(*conditions).order_by(*order)
+            rows = list(conn.execute(stmt.offset(first).limit(size)))
+        if backwards:
+            rows.reverse()
         return EventPage(total, offset, limit, [event_from_row(r) for r in rows])
 
     def event_series(self, task_id: str, kind: str) -> list[SeriesSummary]:
@@ -276,22 +285,82 @@ class QueryMixin:
         and last points kept)."""
         if max_points < 2:
             raise InvalidArgumentError(f"max_points={max_points} is not valid: use 2 or more.")
-        single = and_(events.c.metric == SINGLE_VALUE_METRIC, events.c.iter == SINGLE_VALUE_ITER)
-        stmt = (
-            select(events.c.metric, events.c.variant, events.c.iter, events.c.value, events.c.text)
-            .where(events.c.task_id == task_id, events.c.kind == SCALAR, not_(single))
-            .order_by(events.c.metric, events.c.variant, events.c.iter, events.c.ts)
+        scalars = _scalar_points(task_id)
+        counts = (
+            select(events.c.metric, events.c.variant, func.count())
+            .where(*scalars)
+            .group_by(events.c.metric, events.c.variant)
+            .order_by(events.c.metric, events.c.variant)
         )
-        grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        found: list[ScalarSeries] = []
         with self._read_engine.connect() as conn:
-            for metric, variant, iteration, value, text in conn.execute(stmt):
-                iters, values = grouped.setdefault((metric or "", variant or ""), ([], []))
-                iters.append(iteration)
-                values.append(math.nan if value is None and text == NAN_TEXT else value)
-        return [
-            ScalarSeries(m, v, len(xs), *_thin(xs, ys, max_points))
-            for (m, v), (xs, ys) in grouped.items()
-        ]
+            # A NULL title or series reads as "": the two are one series.
+            named: dict[tuple[str, str], list[tuple[str | None, str | None]]] = {}
+            sizes: dict[tuple[str, str], int] = defaultdict(int)
+            for metric, variant, n in conn.execute(counts):
+                key = (metric or "", variant or "")
+                named.setdefault(key, []).append((metric, variant))
+                sizes[key] += int(n)
+            for (metric, variant), stored in named.items():
+                size = sizes[metric, variant]
+                xs, ys = self._series_points(conn, task_id, stored, size, max_points)
+                found.append(ScalarSeries(metric, variant, size, xs, ys))
+        return found
+
+    @staticmethod
+    def _series_points(
+        conn: Any,
+        task_id: str,
+        stored: list[tuple[str | None, str | None]],
+        count: int,
+        most: int,
+    ) -> tuple[list[int], list[float]]:
+        """The points of one series ordered by iteration (then time, writer and sequence),
+        thinned to the positions ``thin_positions`` picks: numbered in SQL, so that only the
+        picked points are read (``ix_events_scalars`` gives the order)."""
+        scalars = _scalar_points(task_id)
+        names = or_(
+            *(
+                and_(
+                    events.c.metric.is_(None) if m is None else events.c.metric == m,
+                    events.c.variant.is_(None) if v is None else events.c.variant == v,
+                )
+                for m, v in stored
+            )
+        )
+        order = (events.c.iter, events.c.ts, events.c.writer, events.c.seq)
+        if count <= most:
+            stmt = select(events.c.iter, events.c.value, events.c.text).where(*scalars, names)
+            rows = conn.execute(stmt.order_by(*order)).all()
+        else:
+            ranked = (
+                select(
+                    events.c.writer,
+                    events.c.seq,
+                    func.row_number().over(order_by=order).label("position"),
+                )
+                .where(*scalars, names)
+                .subquery()
+            )
+            picks = [p + 1 for p in thin_positions(count, most)]
+            stmt = (
+                select(events.c.iter, events.c.value, events.c.text)
+                .join(
+                    ranked,
+                    and_(
+                        events.c.task_id == task_id,
+                        events.c.kind == SCALAR,
+                        events.c.writer == ranked.c.writer,
+                        events.c.seq == ranked.c.seq,
+                    ),
+                )
+                .where(ranked.c.position.in_(picks))
+                .order_by(ranked.c.position)
+            )
+            rows = conn.execute(stmt).all()
+        xs = [r[0] for r in rows]
+        ys = [math.nan if value is None and text == NAN_TEXT else value for _, value, text in rows]
+        return xs, ys
 
     def trace_page(self, task_id: str, offset: int = 0, limit: int = 20) -> TracePage:
         """Root spans (by start time) ``offset`` to ``offset + limit`` and their descendants."""
@@ -306,17 +375,22 @@ class QueryMixin:
             ),
         )
         mine = spans.c.task_id == task_id
-        roots_stmt = (
-            select(spans.c.span_id)
-            .where(mine, is_root)
-            .order_by(spans.c.start_time, spans.c.span_id)
-            .offset(offset)
-            .limit(limit)
-        )
         count = select(func.count()).select_from(spans).where(mine, is_root)
         with self._read_engine.connect() as conn:
             total = int(conn.execute(count).scalar_one())
+            first, size, backwards = _window(total, offset, limit)
+            keys = (spans.c.start_time, spans.c.span_id)  # unique in a task
+            order = [k.desc() for k in keys] if backwards else list(keys)
+            roots_stmt = (
+                select(spans.c.span_id)
+                .where(mine, is_root)
+                .order_by(*order)
+                .offset(first)
+                .limit(size)
+            )
             roots = [r[0] for r in conn.execute(roots_stmt)]
+            if backwards:
+                roots.reverse()
             if not roots:
                 return TracePage(total, offset, limit, [])
             tree = (
@@ -390,9 +464,29 @@ def _depth_first(roots: list[str], rows: list[dict[str, Any]]) -> list[dict[str,
     return ordered
 
 
-def _thin(xs: list[int], ys: list[float], most: int) -> tuple[list[int], list[float]]:
-    if len(xs) <= most:
-        return xs, ys
-    step = (len(xs) - 1) / (most - 1)
-    picks = sorted({round(i * step) for i in range(most)})
-    return [xs[i] for i in picks], [ys[i] for i in picks]
+def _scalar_points(task_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The task's scalar events that are points of a chart (single values are not)."""
+    single = and_(events.c.metric == SINGLE_VALUE_METRIC, events.c.iter == SINGLE_VALUE_ITER)
+    # The kind as a literal: a query can use the partial index ``ix_events_scalars`` only when
+    # its WHERE clause says ``kind = 'scalar'`` (a bound parameter does not, to SQLite).
+    scalar: ColumnElement[str] = literal_column(f"'{SCALAR}'")
+    return (events.c.task_id == task_id, events.c.kind == scalar, not_(single))
+
+
+def thin_positions(count: int, most: int) -> list[int]:
+    """The positions (0 to ``count - 1``) of the points kept when a series of ``count`` points
+    is evenly thinned to at most ``most`` (``most`` >= 2): the first and last always."""
+    if count <= most:
+        return list(range(count))
+    step = (count - 1) / (most - 1)
+    return sorted({round(i * step) for i in range(most)})
+
+
+def _window(total: int, offset: int, limit: int) -> tuple[int, int, bool]:
+    """Rows ``offset`` to ``offset + limit`` of ``total`` as (offset, limit, backwards): counted
+    from the end, in reverse order, when that skips fewer rows."""
+    size = max(0, min(limit, total - offset))
+    from_end = total - offset - size
+    if size and from_end < offset:
+        return from_end, size, True
+    return offset, limit, False

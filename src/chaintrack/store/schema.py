@@ -20,12 +20,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0002"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
+HEAD_REVISION = "0003"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 
 metadata = MetaData()
 
@@ -76,8 +77,11 @@ configurations = Table(
 #: Everything a task reports over time: scalars, console lines, tables, media, spans.
 #: (task_id, kind, writer, seq) is the event's identity: ``writer`` is a random id of the process
 #: (or fork) that wrote it and ``seq`` its counter there, so replaying a batch stores it once.
-#: ``kind`` leads inside the task so that the primary key alone serves every read ("the scalars
-#: of task T"); a second index would cost a third of the insert throughput.
+#: ``kind`` leads inside the task so that the primary key serves "the events of kind K of task
+#: T". Pages of a large task need two more indexes (revision 0003): ``ix_events_time`` (a kind's
+#: events in time order: console, media, tables) and ``ix_events_scalars``, partial on scalars
+#: (each series in iteration order, thinned in SQL). Each index costs insert throughput
+#: (``benchmarks/bench_postgres.py``); the partial one costs only scalars.
 events = Table(
     "events",
     metadata,
@@ -93,6 +97,19 @@ events = Table(
     Column("level", Integer, nullable=True),
     Column("text", Text, nullable=True),
     Column("data", Text, nullable=True),
+    Index("ix_events_time", "task_id", "kind", "ts", "writer", "seq"),
+    Index(
+        "ix_events_scalars",
+        "task_id",
+        "metric",
+        "variant",
+        "iter",
+        "ts",
+        "writer",
+        "seq",
+        sqlite_where=text("kind = 'scalar'"),
+        postgresql_where=text("kind = 'scalar'"),
+    ),
 )
 
 artifacts = Table(
@@ -146,6 +163,8 @@ spans = Table(
     Column("writer", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
     Index("ix_spans_parent", "task_id", "parent_id"),
+    # Root spans by start time (the trace view's pages).
+    Index("ix_spans_start", "task_id", "start_time", "span_id"),
 )
 
 #: Per-task totals over its spans, for the tasks table (sortable by any of them). Updated in the
@@ -160,6 +179,17 @@ task_stats = Table(
     Column("completion_tokens", BigInteger, nullable=False, default=0),
     Column("total_tokens", BigInteger, nullable=False, default=0),
     Column("errors", BigInteger, nullable=False, default=0),
+)
+
+#: How many events of each kind a task has (the task page's tabs), kept in the transaction that
+#: stores them, counting only events not stored before: counting a task's million events at
+#: each page view would take longer than the page.
+event_counts = Table(
+    "event_counts",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("events", BigInteger, nullable=False),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +38,7 @@ from chaintrack.store.schema import (
     EVENT_COLUMNS,
     artifacts,
     configurations,
+    event_counts,
     events,
     models,
     parameters,
@@ -103,6 +105,20 @@ def _sqlite_event_rows(rows: list[EventRow]) -> list[EventRow]:
     if all(r[8] == r[8] for r in rows):
         return rows
     return [_nan_as_null(r) for r in rows]
+
+
+def _insert_sqlite_events(conn: Connection, rows: list[EventRow]) -> Counter[tuple[str, str]]:
+    """Store ``rows``, skipping keys stored already; how many were stored per (task, kind)."""
+    groups: dict[tuple[str, str], list[EventRow]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[3]), []).append(row)
+    stored: Counter[tuple[str, str]] = Counter()
+    for key, group in groups.items():
+        # The hot path: the driver's executemany on plain tuples; its rowcount is the number
+        # of rows inserted (not those ignored).
+        result = conn.exec_driver_sql(_EVENT_INSERT_SQLITE, _sqlite_event_rows(group))
+        stored[key] = result.rowcount
+    return stored
 
 
 def _clean(value: Any) -> Any:
@@ -327,10 +343,10 @@ class SqlStore(QueryMixin):
             conn.execute(self._upsert(configurations, rows, ["task_id", "name"]), rows)
         if batch.events:
             if self.dialect == "sqlite":
-                # The hot path: the driver's executemany on plain tuples.
-                conn.exec_driver_sql(_EVENT_INSERT_SQLITE, _sqlite_event_rows(batch.events))
+                stored = _insert_sqlite_events(conn, batch.events)
             else:
-                pgcopy.copy_events(conn, batch.events)
+                stored = pgcopy.copy_events(conn, batch.events)
+            self._count_events(conn, stored)
             index_spans(conn, self._insert, batch.events)
         if batch.artifacts:
             rows = [a.__dict__ for a in batch.artifacts]
@@ -339,10 +355,23 @@ class SqlStore(QueryMixin):
             rows = [m.__dict__ for m in batch.models]
             conn.execute(self._upsert(models, rows, ["id"]), rows)
 
+    def _count_events(self, conn: Connection, stored: Counter[tuple[str, str]]) -> None:
+        """Add the events just stored (not those stored before) to their tasks' counts."""
+        if not stored:
+            return
+        stmt = self._insert(event_counts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["task_id", "kind"],
+            set_={"events": event_counts.c.events + stmt.excluded.events},
+        )
+        # In key order: concurrent writers take their row locks in one order (no deadlock).
+        rows = [{"task_id": t, "kind": k, "events": stored[t, k]} for t, k in sorted(stored)]
+        conn.execute(stmt, rows)
+
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
             for table in (parameters, configurations, events, artifacts, models, spans,
-                          task_stats):  # fmt: skip
+                          task_stats, event_counts):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
 
         self._transaction(apply)
