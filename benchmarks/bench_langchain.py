@@ -83,9 +83,8 @@ def original_handler(task_name: str = "bench") -> Any:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from langchain_community.callbacks import ClearMLCallbackHandler
-
         from clearml import Task
+        from langchain_community.callbacks import ClearMLCallbackHandler
 
     Task.set_offline(offline_mode=True)
     return ClearMLCallbackHandler(task_name=task_name, complexity_metrics=True)
