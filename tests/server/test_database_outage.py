@@ -67,8 +67,14 @@ def test_a_database_outage_is_a_503_and_clients_lose_nothing(
             logger.report_scalar("loss", "train", float(i), iteration=i)
         assert task.flush(wait_for_uploads=True)
 
+        assert httpx.get(f"{url}/api/v1/ready", timeout=30).status_code == 200
         _allow_connections(postgres, database, allow=False)
         try:
+            # the process answers, but is not ready: what a load balancer should look at
+            assert httpx.get(f"{url}/api/v1/health", timeout=30).status_code == 200
+            not_ready = httpx.get(f"{url}/api/v1/ready", timeout=30)
+            assert not_ready.status_code == 503
+            assert not_ready.json()["status"] == "unavailable"
             answer = httpx.get(f"{url}/api/v1/tasks/{task.id}/summary", timeout=30)
             assert answer.status_code == 503
             assert answer.json()["detail"] == (

@@ -38,6 +38,9 @@ def test_the_api_needs_the_token(locked: Api) -> None:
     assert ok.status_code == 200
     # What a load balancer or a client probing the server needs, and nothing else.
     assert locked.get("/api/v1/health").json()["status"] == "ok"
+    ready = locked.get("/api/v1/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert "tasks" not in ready.text  # says nothing about what the store holds
     assert locked.get("/static/app.css").status_code == 200
     assert locked.post("/api/v1/batches", content=b"{}").status_code == 401
 

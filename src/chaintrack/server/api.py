@@ -80,6 +80,21 @@ def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
+@router.get("/ready", tags=["server"])
+def ready(request: Request) -> JSONResponse:
+    """Whether the server can use its database now: 200, or 503 while it cannot (no token
+    needed; for load balancers and monitoring, where /health only says the process answers)."""
+    try:
+        _store(request).find_tasks(TaskQuery(limit=1))
+    except Exception:
+        return JSONResponse(
+            {"status": "unavailable", "detail": "the server's database cannot be used now"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
 @router.get("/store", tags=["server"])
 def store_info(request: Request) -> dict[str, str]:
     """Which store the server serves (password hidden)."""

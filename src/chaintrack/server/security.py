@@ -42,8 +42,9 @@ SAMPLE_CSP = (
     "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self' data:; "
     "style-src 'unsafe-inline'; font-src data:; frame-ancestors 'self'"
 )
-#: What answers without the token: the sign-in page, the stylesheet and scripts, the health check.
-_PUBLIC = frozenset({"/login", "/api/v1/health"})
+#: What answers without the token: the sign-in page, the stylesheet and scripts, the health and
+#: readiness checks.
+_PUBLIC = frozenset({"/login", "/api/v1/health", "/api/v1/ready"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _UPLOAD_PREFIX = "/api/v1/blobs/"
 
