@@ -218,3 +218,20 @@ def test_concurrent_batches_and_threads_lose_nothing(handler: ClearMLCallbackHan
     assert sorted(r["step"] for r in handler.action_records) == list(range(1, 481))
     handler.flush_tracker(name="threads")
     assert len(stored(handler).get_spans()) == 240
+
+
+def test_runs_whose_parent_the_handler_never_saw(handler: ClearMLCallbackHandler) -> None:
+    # The handler on the model only: the batch's chain runs are unseen and no chain or tool run
+    # is open, so each model run keeps LangChain's parent (the trace shows it as a root), never
+    # nested under a sibling model run that is open at the same time.
+    model = FakeListChatModel(responses=["a", "a", "a"], callbacks=[handler])
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | model | StrOutputParser()
+    assert chain.batch([{"q": "1"}, {"q": "2"}, {"q": "3"}]) == ["a", "a", "a"]
+    task = stored(handler)
+    spans = task.get_spans()
+    assert list(spans["kind"]) == ["chat_model"] * 3
+    assert not spans["parent_id"].isin(spans["span_id"]).any()
+    assert spans["parent_id"].nunique() == 3  # three RunnableSequence runs, one each
+    raw = [e.data for e in task._read_store().get_events(task.id, "span")]
+    assert [d["langchain_parent_id"] for d in raw] == [None] * 3
+    assert task._read_store().trace_page(task.id).total_roots == 3

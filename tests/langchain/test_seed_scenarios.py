@@ -130,6 +130,24 @@ def test_scenario_2_agent_with_tools_initialize_agent() -> None:
     assert list(analysis["prompt_step"] < analysis["output_step"]) == [True] * 3
     assert "llm_chain" in task.models["output"]["Agent with Tools"].config_dict
 
+    # The run tree: the page gives the handler to the LLM, the tools and the agent, never to the
+    # LLMChain between the agent and its LLM; the LLM runs still sit under the AgentExecutor
+    # (LangChain's own parent, the unseen LLMChain run, is kept beside it).
+    spans = task.get_spans()
+    agent = spans[spans["name"] == "AgentExecutor"].iloc[0]
+    agent_span = agent["span_id"]
+    inside = spans[(spans["start_time"] > agent["start_time"]) & (spans["span_id"] != agent_span)]
+    below = inside[inside["kind"].isin(["llm", "tool"])]
+    assert sorted(below["kind"]) == ["llm"] * 3 + ["tool"] * 2
+    assert set(below["parent_id"]) == {agent_span}
+    raw = [e.data for e in task._read_store().get_events(task.id, "span")]
+    llm_runs = [d for d in raw if d["kind"] == "llm" and d["parent_id"] == agent_span]
+    assert len(llm_runs) == 3
+    assert all(d["langchain_parent_id"] not in (None, agent_span) for d in llm_runs)
+    tool_runs = [d for d in raw if d["kind"] == "tool" and d["parent_id"] == agent_span]
+    assert len(tool_runs) == 2
+    assert all(d["langchain_parent_id"] is None for d in tool_runs)  # seen: kept as it is
+
 
 class ToolCallingModel(GenericFakeChatModel):
     """A fake chat model whose answers may call tools (bind_tools keeps it as it is)."""

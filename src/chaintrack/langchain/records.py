@@ -14,7 +14,7 @@ from typing import Any
 
 from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
-from chaintrack.langchain.spans import Run, finish_span
+from chaintrack.langchain.spans import Run, finish_span, visible_parent
 from chaintrack.text import METRIC_NAMES
 
 #: A raw event as the handler queues it:
@@ -192,10 +192,12 @@ class Recorder:
                 )
             else:
                 rows.append({"name": name, "prompts": v.clip(str(prompt))})
+        shown_parent, langchain_parent = visible_parent(parent, self.runs)
         run = Run(
             kind="chat_model" if chat else "llm",
             name=name,
-            parent=parent,
+            parent=shown_parent,
+            langchain_parent=langchain_parent,
             start=ts,
             input="\n\n".join(r["prompts"] for r in rows),
             model=v.model_name(None, None, invocation if isinstance(invocation, Mapping) else {}),
@@ -220,7 +222,9 @@ class Recorder:
         else:
             kind, text = "retriever", v.clip(str(argument))
             fields["query"] = text
-        run = Run(kind=kind, name=name, parent=parent, start=ts, input=text)
+        shown_parent, langchain_parent = visible_parent(parent, self.runs)
+        run = Run(kind=kind, name=name, parent=shown_parent, start=ts, input=text,
+                  langchain_parent=langchain_parent)  # fmt: skip
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         self._emit(action, [fields], snapshot, event, run, out)

@@ -26,6 +26,30 @@ class Run:
     prompts: list[tuple[int, str]] = field(default_factory=list)
     first_token: float | None = None
     tokens: int = 0
+    #: LangChain's own parent run when the handler never saw it start (see ``visible_parent``).
+    langchain_parent: Any = None
+
+
+#: Runs that can hold other runs in LangChain's tree (an LLM or retriever run never does).
+CONTAINERS = ("chain", "tool")
+
+
+def visible_parent(parent: Any, runs: dict[Any, Run]) -> tuple[Any, Any]:
+    """(the span's parent, LangChain's parent when it differs) for a run starting now.
+
+    A handler given to some objects only (the LLM and the agent, as ClearML's page does) never
+    sees the runs in between, such as the LLMChain an agent calls its LLM through: the LLM run's
+    parent is a run this handler knows nothing of, and the run tree would show it as a root. Such
+    a run is placed under the innermost chain or tool run still open (the one it runs inside),
+    and LangChain's parent id is kept beside it. With no open chain or tool run it stays a root.
+    """
+    if parent is None or parent in runs:
+        return parent, None
+    open_containers = [(run.start, run_id) for run_id, run in runs.items()
+                       if run.kind in CONTAINERS]  # fmt: skip
+    if not open_containers:
+        return parent, None
+    return max(open_containers, key=lambda item: item[0])[1], parent
 
 
 def _sum(records: list[dict[str, Any]], key: str) -> int | None:
@@ -47,6 +71,9 @@ def finish_span(
     return {
         "span_id": str(run_id),
         "parent_id": str(run.parent) if run.parent is not None else None,
+        "langchain_parent_id": (
+            str(run.langchain_parent) if run.langchain_parent is not None else None
+        ),
         "kind": run.kind,
         "name": run.name,
         "start_time": run.start,
