@@ -14,7 +14,6 @@ the SDK's package-update check (a request to updates.clear.ml) is skipped.
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -60,9 +59,10 @@ def load() -> ModuleType:
 
 
 def offline_from_environment() -> bool:
-    """Whether ClearML's own offline mode is on (``CLEARML_OFFLINE_MODE``)."""
-    value = os.environ.get("CLEARML_OFFLINE_MODE") or os.environ.get("TRAINS_OFFLINE_MODE") or ""
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    """Whether ClearML's own offline mode is on (``CLEARML_OFFLINE_MODE``, read as ClearML does)."""
+    from clearml.backend_api.session.defs import ENV_OFFLINE_MODE
+
+    return bool(ENV_OFFLINE_MODE.get(default=False))
 
 
 def server() -> Server:

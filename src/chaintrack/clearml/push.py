@@ -114,7 +114,8 @@ def push_many(
 
 def pending(store: str | None = None) -> list[str]:
     """Ids of ended tasks not yet pushed to the configured ClearML server, oldest first."""
-    request = {"pending": True, "store": _store_uri(store), "quiet": True}
+    # The child opens the same store; resolving it here reports a bad URI in this process.
+    request = {"pending": True, "store": open_store(store).uri, "quiet": True}
     for reply in _run_worker(request, quiet=True):
         if reply["kind"] == "pending":
             return list(reply["task_ids"])
@@ -130,11 +131,6 @@ def ended_task(store: Store, task_id: str) -> TaskRecord:
             "end of its process), so that ClearML gets all of it"
         )
     return record
-
-
-def _store_uri(store: str | None) -> str:
-    # The child opens the same store; resolving here also reports a bad URI in this process.
-    return open_store(store).uri
 
 
 def _run_worker(request: dict[str, Any], quiet: bool) -> Iterator[dict[str, Any]]:

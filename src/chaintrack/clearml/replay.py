@@ -17,6 +17,7 @@ from chaintrack.clearml import mapping
 from chaintrack.errors import StoreError
 from chaintrack.sdk import params
 from chaintrack.sdk.artifacts import Artifact
+from chaintrack.sdk.reading import as_text, scalar_value
 from chaintrack.sdk.tables import to_dataframe
 from chaintrack.store.base import Store
 from chaintrack.store.blobs import safe_segment
@@ -89,7 +90,7 @@ def _parameters(source: Source, cm: Any) -> None:
     descriptions: dict[str, str] = {}
     properties: list[dict[str, str]] = []
     for p in source.store.get_parameters(source.record.id):
-        text = _as_text(params.decode(p.value, p.type))
+        text = as_text(params.decode(p.value, p.type))
         if p.section == PROPERTIES_SECTION:
             properties.append({"name": p.name, "value": text, "description": p.description})
             continue
@@ -105,13 +106,9 @@ def _parameters(source: Source, cm: Any) -> None:
     cm.set_user_properties(*properties)
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
 def _scalars(source: Source, logger: Any) -> None:
     for e in source.store.get_events(source.record.id, SCALAR):
-        value = float("nan") if e.value is None else float(e.value)
+        value = scalar_value(e.value)
         if e.metric == SINGLE_VALUE_METRIC and e.iter == SINGLE_VALUE_ITER:
             logger.report_single_value(e.variant or "", value)
         else:

@@ -45,12 +45,12 @@ def run(request: dict[str, Any], emit: Emit) -> None:
         assert server is not None
         emit("pending", task_ids=_pending(source_store, server.api_host))
         return
+    # One mode for the whole process: a ClearML session made offline cannot go online again.
+    clearml.Task.set_offline(server is None)
     records = [ended_task(source_store, task_id) for task_id in request["task_ids"]]
     for done, record in enumerate(records):
         emit("progress", done=done, total=len(records), task_id=record.id)
-        previous = None
-        if server is not None:
-            previous = mapping.mirrors(record.system_tags).get(server.api_host)
+        previous = mapping.mirrors(record.system_tags).get(server.api_host) if server else None
         if server is not None and previous is not None and not request.get("force"):
             emit("result", **_skipped(record, previous, server))
             continue
@@ -85,21 +85,13 @@ def _push_one(
     project: str | None,
     server: connection.Server | None,
 ) -> dict[str, Any]:
-    ClearMLTask = clearml.Task
-    if ClearMLTask.current_task() is not None:
-        raise MirrorError(
-            "this process is already running a ClearML task; push from another process: "
-            f"`chaintrack clearml push {record.id}`"
-        )
     offline = server is None
-    was_offline = ClearMLTask.is_offline()
-    ClearMLTask.set_offline(offline)
     scratch = Path(tempfile.mkdtemp(prefix="chaintrack-clearml-"))
     try:
         cm = (
-            _open_offline(ClearMLTask, record, project)
+            _open_offline(clearml.Task, record, project)
             if offline
-            else _open_online(ClearMLTask, record, project)
+            else _open_online(clearml.Task, record, project)
         )
         try:
             with _refusals() as refused:
@@ -122,9 +114,6 @@ def _push_one(
             ) from error
         cm.close()
     finally:
-        # Going back online reconnects the SDK's sessions, which fails without credentials.
-        with contextlib.suppress(Exception):
-            ClearMLTask.set_offline(was_offline)
         shutil.rmtree(scratch, ignore_errors=True)
     result = {"task_id": record.id, "clearml_id": cm.id}
     if offline:

@@ -57,7 +57,7 @@ class TaskReads:
         for p in self._read_store().get_parameters(self.id):
             key = f"{p.section}/{p.name}"
             value = params.decode(p.value, p.type)
-            result[key] = value if cast else _as_text(value)
+            result[key] = value if cast else as_text(value)
         return result
 
     def get_parameters_as_dict(self) -> dict[str, Any]:
@@ -88,12 +88,12 @@ class TaskReads:
                 continue
             series = result[e.metric or ""].setdefault(e.variant or "", {"x": [], "y": []})
             series["x"].append(e.iter)
-            series["y"].append(_scalar_value(e.value))
+            series["y"].append(scalar_value(e.value))
         return dict(result)
 
     def get_reported_single_values(self) -> dict[str, float]:
         return {
-            e.variant or "": _scalar_value(e.value)
+            e.variant or "": scalar_value(e.value)
             for e in self._read_store().get_events(self.id, SCALAR, metric=SINGLE_VALUE_METRIC)
             if e.iter == SINGLE_VALUE_ITER
         }
@@ -172,13 +172,13 @@ class TaskReads:
         return frame.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
-def _scalar_value(value: float | None) -> float:
+def scalar_value(value: float | None) -> float:
     # Every scalar event has a value, so a missing one can only be a NaN that a store kept as
     # NULL (SQLite does; stores written before the store marked NaN read back that way).
     # Without this a NaN loss came back as None and a NaN single value as 0.0.
     return math.nan if value is None else float(value)
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     # ClearML stores parameters as str(value): True is "True", None is "None", [1] is "[1]".
     return value if isinstance(value, str) else str(value)
