@@ -584,3 +584,33 @@ def test_a_replayed_batch_after_new_ones_changes_nothing(store: SqlStore) -> Non
     assert store.task_summary("t2").event_counts == {LOG: 1}
     store.reset_task("t1")
     assert store.task_summary("t1").event_counts == {}
+
+
+def test_spans_keep_thread_trace_and_cost_and_an_unknown_cost_is_not_zero(
+    store: SqlStore,
+) -> None:
+    """Revision 0004: a span's thread, trace and cost are indexed; a task's cost sums only the
+    priced calls, stays NULL (unknown) while none was priced, and replays count once."""
+    from old_stores import span_event
+
+    store.write(WriteBatch(new_tasks=[task_record("a"), task_record("b")]))
+    priced = [
+        span_event("a", 1, "s1", kind="llm", thread_id="t-1", trace_id="r", cost_usd=0.25),
+        span_event("a", 2, "s2", kind="llm", thread_id="t-1", trace_id="r"),  # no price
+        span_event("a", 3, "s3", kind="chat_model", thread_id="t-2", cost_usd=0.5),
+    ]
+    unpriced = [span_event("b", 1, "u1", kind="llm")]
+    for _ in range(2):  # a replay changes nothing
+        store.write(WriteBatch(events=[*priced, *unpriced]))
+    with store._read_engine.connect() as conn:
+        spans = conn.exec_driver_sql(
+            "SELECT span_id, thread_id, trace_id, cost_usd FROM spans ORDER BY span_id"
+        ).all()
+        costs = dict(conn.exec_driver_sql("SELECT task_id, cost_usd FROM task_stats").all())
+    assert [tuple(r) for r in spans] == [
+        ("s1", "t-1", "r", 0.25),
+        ("s2", "t-1", "r", None),
+        ("s3", "t-2", None, 0.5),
+        ("u1", None, None, None),
+    ]
+    assert costs == {"a": 0.75, "b": None}

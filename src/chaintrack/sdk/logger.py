@@ -21,6 +21,7 @@ from chaintrack.store.records import (
     SCALAR,
     SINGLE_VALUE_ITER,
     SINGLE_VALUE_METRIC,
+    SPAN,
     TABLE,
 )
 
@@ -82,6 +83,21 @@ class Logger:
             spool.EVENT,
             (self._task_id, w.wid, next(w.seq), kind, _time(), metric, variant, iteration,
              value, level, text, data),
+        ))  # fmt: skip
+
+    def _report_span(self, span: dict[str, Any]) -> None:
+        """Store one span of the run tree. ``span`` is a payload as ``langchain/spans.py``
+        builds it (``span_id``, ``parent_id``, ``trace_id``, ``thread_id``, ``kind``, ``name``,
+        ``start_time``, ``end_time``, ``latency_ms``, ``status``, ``error``, ``input``,
+        ``output``, token counts, ``model_name``, ``cost_usd`` …): every producer of spans other
+        than the LangChain handler (OpenTelemetry, evaluation) records them through here."""
+        w = self._writer
+        end = span.get("end_time")
+        ts = float(end) if isinstance(end, (int, float)) else _time()
+        w.put((
+            spool.EVENT,
+            (self._task_id, w.wid, next(w.seq), SPAN, ts, None, None, None, None, None, None,
+             json.dumps(span, default=str)),
         ))  # fmt: skip
 
     def report_scalar(self, title: str, series: str, value: float, iteration: int) -> None:

@@ -25,8 +25,8 @@ from sqlalchemy import (
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0003"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+HEAD_REVISION = "0004"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 
 metadata = MetaData()
 
@@ -162,9 +162,16 @@ spans = Table(
     Column("model_name", String(256), nullable=True),
     Column("writer", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    # Revision 0004: the conversation (LangGraph thread, OTel session) and trace of the span,
+    # and the model call's cost in USD (NULL: no known price, shown as unknown, never $0).
+    Column("thread_id", String(256), nullable=True),
+    Column("trace_id", String(64), nullable=True),
+    Column("cost_usd", Float, nullable=True),
     Index("ix_spans_parent", "task_id", "parent_id"),
     # Root spans by start time (the trace view's pages).
     Index("ix_spans_start", "task_id", "start_time", "span_id"),
+    # A task's threads, each thread's spans in time order (the Threads view).
+    Index("ix_spans_thread", "task_id", "thread_id", "start_time"),
 )
 
 #: Per-task totals over its spans, for the tasks table (sortable by any of them). Updated in the
@@ -179,6 +186,8 @@ task_stats = Table(
     Column("completion_tokens", BigInteger, nullable=False, default=0),
     Column("total_tokens", BigInteger, nullable=False, default=0),
     Column("errors", BigInteger, nullable=False, default=0),
+    # Revision 0004: the sum of the priced calls' costs; NULL while no call had a known price.
+    Column("cost_usd", Float, nullable=True),
 )
 
 #: How many events of each kind a task has (the task page's tabs), kept in the transaction that

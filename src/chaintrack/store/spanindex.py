@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, and_, case, func, null
 
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
 
-#: Spans per INSERT statement (15 bound values each; SQLite allows 32,766 per statement).
+#: Spans per INSERT statement (18 bound values each; SQLite allows 32,766 per statement).
 _CHUNK = 1_000
 
 STAT_COLUMNS = (
@@ -81,13 +81,16 @@ def span_row(event: EventRow) -> dict[str, Any] | None:
         "completion_tokens": completion,
         "total_tokens": total,
         "model_name": _text(payload.get("model_name"), 256),
+        "thread_id": _text(payload.get("thread_id"), 256),
+        "trace_id": _text(payload.get("trace_id"), 64),
+        "cost_usd": _number(payload.get("cost_usd")),
         "writer": writer,
         "seq": seq,
     }
 
 
-def _add(totals: dict[str, dict[str, int]], row: dict[str, Any]) -> None:
-    stats = totals.setdefault(row["task_id"], dict.fromkeys(STAT_COLUMNS, 0))
+def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
+    stats = totals.setdefault(row["task_id"], {**dict.fromkeys(STAT_COLUMNS, 0), "cost_usd": None})
     stats["spans"] += 1
     if row["status"] == "error":
         stats["errors"] += 1
@@ -96,12 +99,30 @@ def _add(totals: dict[str, dict[str, int]], row: dict[str, Any]) -> None:
         stats["llm_calls"] += 1
         for column in ("prompt_tokens", "completion_tokens", "total_tokens"):
             stats[column] += row[column] or 0
+    if row.get("cost_usd") is not None:
+        stats["cost_usd"] = (stats["cost_usd"] or 0.0) + row["cost_usd"]
 
 
-def index_spans(conn: Connection, insert: Callable[[Any], Any], events: Iterable[EventRow]) -> None:
+def index_spans(
+    conn: Connection,
+    insert: Callable[[Any], Any],
+    events: Iterable[EventRow],
+    tables: tuple[Table, Table] = (spans, task_stats),
+) -> None:
     """Record the structure of the span events among ``events`` and add new spans to their
-    tasks' totals (``insert`` is the dialect's INSERT with ON CONFLICT support)."""
-    rows = [row for e in events if e[3] == SPAN and (row := span_row(e)) is not None]
+    tasks' totals (``insert`` is the dialect's INSERT with ON CONFLICT support).
+
+    ``tables`` are the ``spans`` and ``task_stats`` tables as the database has them: a
+    migration's backfill passes them as reflected at its revision, so that columns added by
+    later revisions are left out.
+    """
+    span_table, stats_table = tables
+    span_columns = set(span_table.c.keys())
+    rows = [
+        {k: val for k, val in row.items() if k in span_columns}
+        for e in events
+        if e[3] == SPAN and (row := span_row(e)) is not None
+    ]
     if not rows:
         return
     # One row per span, the first of the batch (as the database would keep it), in key order:
@@ -111,17 +132,34 @@ def index_spans(conn: Connection, insert: Callable[[Any], Any], events: Iterable
         first.setdefault((row["task_id"], row["span_id"]), row)
     ordered = [first[key] for key in sorted(first)]
     # RETURNING names the spans this statement stored: those not stored before count.
-    new_span = insert(spans).on_conflict_do_nothing().returning(spans.c.task_id, spans.c.span_id)
-    totals: dict[str, dict[str, int]] = {}
+    new_span = (
+        insert(span_table)
+        .on_conflict_do_nothing()
+        .returning(span_table.c.task_id, span_table.c.span_id)
+    )
+    totals: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
         for task_id, span_id in conn.execute(new_span.values(chunk)).all():
             _add(totals, first[(task_id, span_id)])
     if not totals:
         return
-    stmt = insert(task_stats)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["task_id"],
-        set_={c: task_stats.c[c] + stmt.excluded[c] for c in STAT_COLUMNS},
-    )
-    conn.execute(stmt, [{"task_id": task_id, **totals[task_id]} for task_id in sorted(totals)])
+    stmt = insert(stats_table)
+    c, new = stats_table.c, stmt.excluded
+    updates: dict[str, Any] = {column: c[column] + new[column] for column in STAT_COLUMNS}
+    stat_columns = set(c.keys())
+    if "cost_usd" in stat_columns:
+        # NULL (no priced call yet) plus NULL stays NULL: an unknown cost is never $0.
+        updates["cost_usd"] = case(
+            (and_(c.cost_usd.is_(None), new.cost_usd.is_(None)), null()),
+            else_=func.coalesce(c.cost_usd, 0.0) + func.coalesce(new.cost_usd, 0.0),
+        )
+    stmt = stmt.on_conflict_do_update(index_elements=["task_id"], set_=updates)
+    conn.execute(
+        stmt,
+        [
+            {k: val for k, val in {"task_id": task_id, **totals[task_id]}.items()
+             if k in stat_columns}
+            for task_id in sorted(totals)
+        ],
+    )  # fmt: skip

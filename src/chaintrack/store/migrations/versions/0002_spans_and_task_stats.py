@@ -58,6 +58,12 @@ def _backfill(conn: sa.Connection) -> None:
     from chaintrack.store.spanindex import index_spans
 
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # The tables as this revision made them (later revisions add columns to schema.py's).
+    reflected = sa.MetaData()
+    tables = (
+        sa.Table("spans", reflected, autoload_with=conn),
+        sa.Table("task_stats", reflected, autoload_with=conn),
+    )
     result = conn.execute(
         sa.text(
             "SELECT task_id, writer, seq, kind, ts, metric, variant, iter, value, level, text, "
@@ -65,7 +71,7 @@ def _backfill(conn: sa.Connection) -> None:
         )
     )
     while rows := result.fetchmany(_BACKFILL_BATCH):
-        index_spans(conn, insert, [tuple(r) for r in rows])
+        index_spans(conn, insert, [tuple(r) for r in rows], tables)
 
 
 def downgrade() -> None:
