@@ -33,10 +33,10 @@ def _fresh_home() -> None:
     os.environ["CLEARML_CONFIG_FILE"] = os.path.join(home, "no-clearml.conf")
     os.environ["CHAINTRACK_AUTO_CONNECT_STREAMS"] = "0"
     from chaintrack import store
-    from chaintrack.sdk import writer
+    from chaintrack.sdk import writers
 
-    writer.drain_all(10)
-    writer.forget_writers()
+    writers.drain_all(10)
+    writers.forget_writers()
     store.close_all()
 
 

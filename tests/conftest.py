@@ -11,7 +11,7 @@ import pytest
 
 import pgserver
 from chaintrack import store
-from chaintrack.sdk import writer
+from chaintrack.sdk import writers
 from chaintrack.sdk.task import Task
 from pgserver import PostgresServer, PostgresUnavailable
 
@@ -29,8 +29,8 @@ def chaintrack_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     for task in Task.open_tasks():
         task.close()
     Task._current = None
-    writer.drain_all(10)
-    writer.forget_writers()
+    writers.drain_all(10)
+    writers.forget_writers()
     store.close_all()
 
 

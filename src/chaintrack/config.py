@@ -60,6 +60,14 @@ DRAIN_TIMEOUT = Setting(
     "events to reach the store. Events not written by then stay in the spool file and are "
     "written by the next chaintrack process that opens the same store.",
 )
+WRITE_INTERVAL = Setting(
+    "CHAINTRACK_WRITE_INTERVAL",
+    "0.05",
+    "Seconds the background writer gathers reports before it writes them in one transaction "
+    "(it writes at once when a flush waits or 10,000 items are queued). Longer saves CPU on "
+    "busy applications; it is also about how much a process killed with SIGKILL can lose: "
+    "the reports of its last interval (see docs/store.md).",
+)
 STRICT = Setting(
     "CHAINTRACK_STRICT",
     "0",
@@ -144,6 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
     QUEUE_SIZE,
     SPOOL_DIR,
     DRAIN_TIMEOUT,
+    WRITE_INTERVAL,
     STRICT,
     AUTO_CONNECT_STREAMS,
     AUTH_TOKEN,
@@ -217,6 +226,10 @@ def spool_dir() -> Path:
 
 def drain_timeout() -> float:
     return _as_float(DRAIN_TIMEOUT)
+
+
+def write_interval() -> float:
+    return min(5.0, max(0.0, _as_float(WRITE_INTERVAL)))
 
 
 def strict() -> bool:

@@ -137,7 +137,7 @@ def test_no_internal_error_reaches_the_application(
 ) -> None:
     monkeypatch.setenv("CHAINTRACK_STRICT", "0")
     handler = ClearMLCallbackHandler(task_name="guarded")
-    handler._pending = Exploding()  # type: ignore[assignment]
+    handler._source.pending = Exploding()  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING, logger="chaintrack"):
         assert FakeListLLM(responses=["fine"]).invoke("q", config={"callbacks": [handler]}) == (
             "fine"
@@ -149,7 +149,7 @@ def test_no_internal_error_reaches_the_application(
 
 
 def test_strict_mode_raises_internal_errors(handler: ClearMLCallbackHandler) -> None:
-    handler._pending = Exploding()  # type: ignore[assignment]
+    handler._source.pending = Exploding()  # type: ignore[assignment]
     with pytest.raises(RuntimeError, match="internal failure"):
         FakeListLLM(responses=["x"]).invoke("q", config={"callbacks": [handler]})
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from chaintrack import Task
 from chaintrack.errors import InvalidArgumentError, UnsupportedTypeError
-from chaintrack.sdk import params
 from chaintrack.sdk.tables import json_cell, to_dataframe, to_table
+from chaintrack.store import params
 
 # Keys without the separator: flatten/unflatten are inverses only for those (documented).
 keys = st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), max_size=8)

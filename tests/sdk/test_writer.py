@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaintrack import Task, config
-from chaintrack.sdk import spool, writer
+from chaintrack.sdk import spool, writers
 from chaintrack.sdk.writer import SPILL_BLOCK, Writer
 from chaintrack.store import open_store
 from chaintrack.store.records import (
@@ -361,7 +361,7 @@ def test_reporting_after_a_drain_still_reaches_the_store() -> None:
     logger.report_scalar("loss", "train", 1.0, 0)
     drained = task._writer._thread
     assert drained is not None
-    writer.drain_all(WAIT)
+    writers.drain_all(WAIT)
     drained.join(WAIT)  # this task's drained writer thread has ended (other tests' may not)
     assert not drained.is_alive()
     logger.report_scalar("loss", "train", 2.0, 1)

@@ -20,7 +20,7 @@ from server_helpers import Api
 
 from chaintrack import OutputModel, Task
 from chaintrack.errors import StoreError, StoreUnavailableError, TaskNotFoundError
-from chaintrack.sdk import writer
+from chaintrack.sdk import writers
 from chaintrack.server.app import create_app
 from chaintrack.store import open_store
 from chaintrack.store.records import SCALAR, WriteBatch
@@ -169,7 +169,7 @@ def test_events_wait_on_disk_while_the_server_is_down_and_arrive_once_it_is_up(
     task = Task.init(project_name="outage", task_name="down from the start")
     logger = task.get_logger()
     logger.report_scalar("loss", "train", 0.0, iteration=0)
-    active = writer.writer_for(open_store())
+    active = writers.writer_for(open_store())
     until(lambda: active._offline, "the writer to find the server unreachable")
     for i in range(1, 2_501):
         logger.report_scalar("loss", "train", float(i), iteration=i)

@@ -15,10 +15,10 @@ from typing import Any
 
 from chaintrack.clearml import mapping
 from chaintrack.errors import StoreError
-from chaintrack.sdk import params
 from chaintrack.sdk.artifacts import Artifact
 from chaintrack.sdk.reading import as_text, scalar_value
 from chaintrack.sdk.tables import to_dataframe
+from chaintrack.store import params
 from chaintrack.store.base import Store
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import (

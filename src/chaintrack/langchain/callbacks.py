@@ -1,8 +1,10 @@
-"""The LangChain callbacks: each one queues its raw event (O(1)) and returns.
+"""The LangChain callbacks: each one copies what it was given and queues it, then returns.
 
-A callback's whole work is one timestamp, one tuple and one append (see the handler's ``_push``);
-everything else happens later, off the caller's thread. Every body is guarded: an error here is
-logged once and never reaches the application (unless ``CHAINTRACK_STRICT=1``, for tests).
+A callback's whole work is one timestamp, a copy of its arguments' containers (see
+``snapshot.py``: what the application changes later is not what it passed), one tuple and one
+append (see the handler's ``_push``); everything else happens later, on the writer's thread.
+Every body is guarded: an error here is logged once and never reaches the application (unless
+``CHAINTRACK_STRICT=1``, for tests).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 
 from chaintrack.langchain.records import Event
+from chaintrack.langchain.snapshot import snapshot as _copy
 
 _now = time.time
 _NONE: Mapping[str, Any] = MappingProxyType({})
@@ -40,7 +43,17 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_llm_start", _now(), run_id, parent_run_id, serialized, prompts, kwargs))
+            self._push(
+                (
+                    "on_llm_start",
+                    _now(),
+                    run_id,
+                    parent_run_id,
+                    serialized,
+                    _copy(prompts),
+                    _copy(kwargs),
+                )
+            )
         except Exception as exc:
             self._failed("on_llm_start", exc)
 
@@ -55,7 +68,15 @@ class Callbacks(BaseCallbackHandler):
     ) -> None:
         try:
             self._push(
-                ("on_chat_model_start", _now(), run_id, parent_run_id, serialized, messages, kwargs)
+                (
+                    "on_chat_model_start",
+                    _now(),
+                    run_id,
+                    parent_run_id,
+                    serialized,
+                    _copy(messages),
+                    _copy(kwargs),
+                )
             )
         except Exception as exc:
             self._failed("on_chat_model_start", exc)
@@ -82,7 +103,7 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_llm_end", _now(), run_id, parent_run_id, response, None, _NONE))
+            self._push(("on_llm_end", _now(), run_id, parent_run_id, _copy(response), None, _NONE))
         except Exception as exc:
             self._failed("on_llm_end", exc)
 
@@ -110,7 +131,15 @@ class Callbacks(BaseCallbackHandler):
     ) -> None:
         try:
             self._push(
-                ("on_chain_start", _now(), run_id, parent_run_id, serialized, inputs, kwargs)
+                (
+                    "on_chain_start",
+                    _now(),
+                    run_id,
+                    parent_run_id,
+                    serialized,
+                    _copy(inputs),
+                    _copy(kwargs),
+                )
             )
         except Exception as exc:
             self._failed("on_chain_start", exc)
@@ -124,7 +153,7 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_chain_end", _now(), run_id, parent_run_id, outputs, None, _NONE))
+            self._push(("on_chain_end", _now(), run_id, parent_run_id, _copy(outputs), None, _NONE))
         except Exception as exc:
             self._failed("on_chain_end", exc)
 
@@ -152,7 +181,15 @@ class Callbacks(BaseCallbackHandler):
     ) -> None:
         try:
             self._push(
-                ("on_tool_start", _now(), run_id, parent_run_id, serialized, input_str, kwargs)
+                (
+                    "on_tool_start",
+                    _now(),
+                    run_id,
+                    parent_run_id,
+                    serialized,
+                    input_str,
+                    _copy(kwargs),
+                )
             )
         except Exception as exc:
             self._failed("on_tool_start", exc)
@@ -166,7 +203,7 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_tool_end", _now(), run_id, parent_run_id, output, None, _NONE))
+            self._push(("on_tool_end", _now(), run_id, parent_run_id, _copy(output), None, _NONE))
         except Exception as exc:
             self._failed("on_tool_end", exc)
 
@@ -194,7 +231,15 @@ class Callbacks(BaseCallbackHandler):
     ) -> None:
         try:
             self._push(
-                ("on_retriever_start", _now(), run_id, parent_run_id, serialized, query, kwargs)
+                (
+                    "on_retriever_start",
+                    _now(),
+                    run_id,
+                    parent_run_id,
+                    serialized,
+                    query,
+                    _copy(kwargs),
+                )
             )
         except Exception as exc:
             self._failed("on_retriever_start", exc)
@@ -208,7 +253,9 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_retriever_end", _now(), run_id, parent_run_id, documents, None, _NONE))
+            self._push(
+                ("on_retriever_end", _now(), run_id, parent_run_id, _copy(documents), None, _NONE)
+            )
         except Exception as exc:
             self._failed("on_retriever_end", exc)
 
@@ -247,7 +294,9 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_agent_action", _now(), run_id, parent_run_id, action, None, _NONE))
+            self._push(
+                ("on_agent_action", _now(), run_id, parent_run_id, _copy(action), None, _NONE)
+            )
         except Exception as exc:
             self._failed("on_agent_action", exc)
 
@@ -260,7 +309,9 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_agent_finish", _now(), run_id, parent_run_id, finish, None, _NONE))
+            self._push(
+                ("on_agent_finish", _now(), run_id, parent_run_id, _copy(finish), None, _NONE)
+            )
         except Exception as exc:
             self._failed("on_agent_finish", exc)
 
@@ -273,7 +324,7 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            self._push(("on_custom_event", _now(), run_id, None, name, data, _NONE))
+            self._push(("on_custom_event", _now(), run_id, None, name, _copy(data), _NONE))
         except Exception as exc:
             self._failed("on_custom_event", exc)
 

@@ -1,52 +1,43 @@
 """``ClearMLCallbackHandler``: the LangChain callback handler of ClearML's page, on chaintrack.
 
-A callback does O(1) work on the caller's thread: it appends the raw event to a queue and
-returns. The background writer turns queued events into records (counters, complexity metrics,
-displaCy pictures, spans) in the order the callbacks ran, and stores them. Reading the records
-(``handler.action_records`` …) first processes what is still queued, on the reader's thread.
+A callback copies what it was given (``snapshot.py``) and puts it in the handler's event source
+(``sdk/source.py``), then returns. The writer thread drains the source: it turns the events into
+records (counters, complexity metrics, displaCy pictures, spans) in the order the callbacks ran
+and writes the items they become in its next transaction: one queue, one background thread.
+Reading the records (``handler.action_records`` …) first converts what is still queued, on the
+reader's thread.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from chaintrack import config
 from chaintrack.errors import TaskClosedError, invalid
-from chaintrack.langchain import scheduler, session
+from chaintrack.langchain import session
 from chaintrack.langchain.assets import asset_json
 from chaintrack.langchain.callbacks import Callbacks
 from chaintrack.langchain.counters import COUNTER_NAMES
 from chaintrack.langchain.records import Event, Output, Recorder
-from chaintrack.sdk import spool
+from chaintrack.sdk import items
 from chaintrack.sdk.console import original_stdout
 from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import queue_item
+from chaintrack.sdk.serialize import dumps
 from chaintrack.sdk.task import Task
 from chaintrack.store.records import LOG, SPAN, ModelRecord
+from chaintrack.store.vocabulary import ACTION_RECORDS, SESSION_ANALYSIS
 from chaintrack.text import require_spacy, require_textstat
 
 log = logging.getLogger("chaintrack")
 _now = time.time
 _FLUSH = "flush"
-
-
-class _Collect:
-    """Stands in for the writer so that a Logger's reports become items returned to it."""
-
-    def __init__(self, wid: int, seq: Any) -> None:
-        self.wid, self.seq = wid, seq
-        self.items: list[spool.Item] = []
-
-    def put(self, item: spool.Item) -> None:
-        self.items.append(item)
 
 
 def _flag(argument: str, value: Any) -> bool:
@@ -62,8 +53,8 @@ class ClearMLCallbackHandler(Callbacks):
     ``ClearMLCallbackHandler``; ``record_tokens=True`` adds a record per streamed token.
     """
 
-    #: The callbacks only queue (they never block), so async runs call them inline rather than
-    #: in a thread pool: no thread hop, and events keep their order.
+    #: The callbacks only copy and queue (they never block), so async runs call them inline
+    #: rather than in a thread pool: no thread hop, and events keep their order.
     run_inline = True
 
     def __init__(
@@ -93,18 +84,15 @@ class ClearMLCallbackHandler(Callbacks):
         if current is not None:
             self.task, self._owns_task = current, False
         else:
-            self.task = Task._start(
+            self.task = Task.start(
                 project_name or "langchain_callback_demo", task_name, self.task_type, tags
             )
             self._owns_task = True
             from chaintrack.sdk import lifecycle
 
             lifecycle.install()  # the task is completed (and the queue drained) at exit
-        scheduler.track(self)
         self.logger = self.task.get_logger()
-        self._writer = self.task._writer
-        self._pending: deque[Event] = deque()
-        self._scheduled = False
+        self._source = self.task.event_source(self._convert)
         self._lock = threading.Lock()
         self._closed = False
         #: True when a callback must take the slow path (closed, or a deferred strict error).
@@ -139,16 +127,13 @@ class ClearMLCallbackHandler(Callbacks):
                 target=self._preload, name="chaintrack-text-preload", daemon=True
             ).start()
 
-    # -- the caller's side: O(1) ---------------------------------------------------------------
+    # -- the caller's side: a copy and an append -----------------------------------------------
 
     def _push(self, event: Event) -> None:
         if self._blocked:  # closed, or an error to raise (strict mode): the slow path
             self._push_blocked(event)
             return
-        self._pending.append(event)
-        if not self._scheduled:
-            self._scheduled = True
-            scheduler.request(self)
+        self._source.put(event)
 
     def _push_blocked(self, event: Event) -> None:
         if self._strict_error is not None:
@@ -207,89 +192,50 @@ class ClearMLCallbackHandler(Callbacks):
         except Exception as exc:
             self._deferred_error("loading textstat or spaCy", exc)
 
-    def _hand_over(self) -> None:
-        """Have the writer process the queued events (the scheduler's thread calls this)."""
-        self._writer.call_soon(self._drain_on_writer)
-
-    def _drain_on_writer(self) -> list[spool.Item]:
-        return self._drain()
-
-    def _drain(self) -> list[spool.Item]:
-        """Turn every queued event into records and the items that store them."""
+    def _convert(self, events: list[Event]) -> list[items.Item]:
+        """Turn events into records and the items that store them (the writer thread, or a
+        read of the records on the reader's thread)."""
         with self._lock:
-            self._scheduled = False  # before taking events: a later push schedules again
             out = Output()
-            items: list[spool.Item] = []
-            pending = self._pending
-            while pending:
-                event = pending.popleft()
+            converted: list[items.Item] = []
+            for event in events:
                 if event[0] == _FLUSH:
-                    items.extend(self._items(out))
+                    converted.extend(self._items(out))
                     out = Output()
-                    items.extend(self._flush_items(event))
+                    converted.extend(self._flush_items(event))
                 else:
                     self._recorder.handle(event, out)
-            items.extend(self._items(out))
-            return items
+            converted.extend(self._items(out))
+            return converted
 
     def _sync(self) -> None:
-        """Process queued events now, on this thread (a read of the records)."""
-        if self._pending:
-            for item in self._drain():
-                self._writer.put(item)
+        """Convert queued events now, on this thread (a read of the records)."""
+        writer = self.task._writer
+        for item in self._convert(self._source.take()):
+            writer.put(item)
 
-    def _event(
-        self,
-        kind: str,
-        ts: float,
-        metric: str | None = None,
-        variant: str | None = None,
-        level: int | None = None,
-        text: str | None = None,
-        data: str | None = None,
-        iteration: int | None = None,
-    ) -> spool.Item:
-        w = self._writer
-        return (
-            spool.EVENT,
-            (
-                self.task.id,
-                w.wid,
-                next(w.seq),
-                kind,
-                ts,
-                metric,
-                variant,
-                iteration,
-                None,
-                level,
-                text,
-                data,
-            ),
-        )
+    def _event(self, kind: str, ts: float, level: int | None = None, text: str | None = None,
+               data: str | None = None) -> items.Item:  # fmt: skip
+        return items.event(self.task._writer, self.task.id, kind, ts, level=level, text=text,
+                           data=data)  # fmt: skip
 
-    def _items(self, out: Output) -> list[spool.Item]:
-        items = [
-            self._event(SPAN, s["end_time"], data=json.dumps(s, default=str)) for s in out.spans
-        ]
+    def _items(self, out: Output) -> list[items.Item]:
+        produced = [self._event(SPAN, s["end_time"], data=dumps(s)) for s in out.spans]
         if out.lines:
-            items += [self._event(LOG, ts, level=logging.INFO, text=t) for ts, t in out.lines]
+            produced += [self._event(LOG, ts, level=logging.INFO, text=t) for ts, t in out.lines]
             self._echo("\n".join(text for _, text in out.lines))
         if out.pictures:
-            collect = _Collect(self._writer.wid, self._writer.seq)
-            logger = Logger(self.task)
-            logger._writer = collect  # type: ignore[assignment]  # reports come back as items
+            logger = Logger(self.task, put=produced.append)  # reports become items here
             for p in out.pictures:
                 logger.report_media(
                     p.title, p.series, iteration=p.iteration, stream=p.html, file_extension="html"
                 )
-            items += collect.items
         visualizer = self._visualizer
         if visualizer is not None and visualizer.message is not None:
             message, visualizer.message = visualizer.message, None
             log.warning("%s", message)
-            items.append(self._event(LOG, _now(), level=logging.WARNING, text=message))
-        return items
+            produced.append(self._event(LOG, _now(), level=logging.WARNING, text=message))
+        return produced
 
     def _echo(self, text: str) -> None:
         with contextlib.suppress(Exception):  # a closed stdout must not stop the records
@@ -297,23 +243,21 @@ class ClearMLCallbackHandler(Callbacks):
             stream.write(text + "\n")
             stream.flush()
 
-    def _flush_items(self, event: Event) -> list[spool.Item]:
+    def _flush_items(self, event: Event) -> list[items.Item]:
         _, ts, _, _, name, asset, _ = event
         recorder = self._recorder
         actions = session.action_records_table(recorder.action_records)
         analysis = session.session_analysis_table(recorder.session_rows, self.complexity_metrics)
-        collect = _Collect(self._writer.wid, self._writer.seq)
-        logger = Logger(self.task)
-        logger._writer = collect  # type: ignore[assignment]
-        logger.report_table("Action Records", name, table_plot=actions)
-        logger.report_table("Session Analysis", name, table_plot=analysis)
-        items = collect.items
+        produced: list[items.Item] = []
+        logger = Logger(self.task, put=produced.append)
+        logger.report_table(ACTION_RECORDS, name, table_plot=actions)
+        logger.report_table(SESSION_ANALYSIS, name, table_plot=analysis)
         if self.stream_logs:
             text = (
                 f"Action Records ({name}):\n{session.as_text(actions)}\n\n"
                 f"Session Analysis ({name}):\n{session.as_text(analysis)}"
             )
-            items.append(self._event(LOG, ts, level=logging.INFO, text=text))
+            produced.append(self._event(LOG, ts, level=logging.INFO, text=text))
             self._echo(text)
         if asset is not None:
             record = ModelRecord(
@@ -324,9 +268,9 @@ class ClearMLCallbackHandler(Callbacks):
                 framework="LangChain",
                 config_text=asset,
             )
-            items.append(queue_item(record))
+            produced.append(queue_item(record))
         recorder.reset()
-        return items
+        return produced
 
     # -- the user's side ----------------------------------------------------------------------
 
@@ -349,8 +293,7 @@ class ClearMLCallbackHandler(Callbacks):
         self._sessions += 1
         series = name if name else f"session {self._sessions}"
         asset = asset_json(langchain_asset) if langchain_asset is not None else None
-        self._pending.append((_FLUSH, _now(), None, None, series, asset, {}))
-        self._writer.call_soon(self._drain_on_writer)
+        self._source.put((_FLUSH, _now(), None, None, series, asset, {}))
         if finish:
             self._closed = self._blocked = True
             self.task.close()  # stores everything queued before it, then marks it completed
@@ -362,8 +305,7 @@ class ClearMLCallbackHandler(Callbacks):
         """Store everything recorded so far (the session goes on) and wait until it is stored.
         False if ``timeout`` (default ``CHAINTRACK_DRAIN_TIMEOUT``) ran out first."""
         self._raise_deferred()
-        self._hand_over()
-        stored = self._writer.flush(config.drain_timeout() if timeout is None else timeout)
+        stored = self.task._writer.flush(config.drain_timeout() if timeout is None else timeout)
         self._raise_deferred()
         return stored
 

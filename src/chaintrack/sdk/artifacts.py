@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaintrack.errors import InvalidArgumentError, unsupported
-from chaintrack.sdk import spool
+from chaintrack.sdk import items
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import ArtifactRecord
@@ -131,7 +131,7 @@ def _json_default(value: Any) -> Any:
 
 def prepare_artifact(
     blobs: BlobStore, task_id: str, name: str, obj: Any, metadata: dict[str, Any] | None
-) -> spool.Item:
+) -> items.Item:
     """Serialize ``obj`` now (a snapshot) and describe the upload the writer thread will do.
 
     The record's size and sha256 are filled in by the writer from the bytes it stores.
@@ -157,7 +157,7 @@ def prepare_artifact(
         meta=json.dumps(metadata or {}, default=str),
     )
     source = None if item.source is None else str(item.source.resolve())
-    return (spool.UPLOAD, key, item.data, source, record)
+    return items.upload(key, item.data, source, record)
 
 
 class Artifact:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from chaintrack.errors import invalid
-from chaintrack.sdk import params, spool
+from chaintrack.sdk import items
 from chaintrack.sdk.artifacts import looks_like_path
 from chaintrack.sdk.writer import Writer
+from chaintrack.store import params
 from chaintrack.store.records import ConfigurationRecord, ParameterRecord
 
 
@@ -36,9 +37,7 @@ class TaskConfiguring:
             values = params.object_attributes(mutable)
         for key, value in params.flatten({str(k): v for k, v in values.items()}).items():
             text, type_name = params.encode(value, f"{section}/{key}")
-            self._writer.put(
-                (spool.PARAMETER, ParameterRecord(self.id, section, key, text, type_name))
-            )
+            self._writer.put(items.record(ParameterRecord(self.id, section, key, text, type_name)))
         return mutable
 
     def set_parameters(self, values: Mapping[str, Any]) -> None:
@@ -48,9 +47,7 @@ class TaskConfiguring:
             if not name:
                 section, name = "General", section
             text, type_name = params.encode(value, key)
-            self._writer.put(
-                (spool.PARAMETER, ParameterRecord(self.id, section, name, text, type_name))
-            )
+            self._writer.put(items.record(ParameterRecord(self.id, section, name, text, type_name)))
 
     def set_user_properties(self, *iterables: Any, **properties: Any) -> None:
         """User properties: ``name=value`` or ``name={"value": v, "description": d}`` pairs."""
@@ -77,7 +74,7 @@ class TaskConfiguring:
         for key, value, description in entries:
             text, type_name = params.encode(value, f"properties/{key}")
             record = ParameterRecord(self.id, "properties", key, text, type_name, description)
-            self._writer.put((spool.PARAMETER, record))
+            self._writer.put(items.record(record))
 
     def connect_configuration(
         self, configuration: Any, name: str | None = None, description: str | None = None
@@ -105,5 +102,5 @@ class TaskConfiguring:
         else:
             raise invalid("configuration", configuration, "a dict, a file path or text")
         record = ConfigurationRecord(self.id, name or "General", kind, value, description or "")
-        self._writer.put((spool.CONFIGURATION, record))
+        self._writer.put(items.record(record))
         return configuration

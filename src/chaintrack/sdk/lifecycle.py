@@ -11,7 +11,7 @@
   first (``multiprocessing`` children are drained by its own finalizers).
 
 At exit and on SIGTERM, closing the tasks and draining the queue share one budget of
-``CHAINTRACK_DRAIN_TIMEOUT`` seconds (see ``writer.begin_exit``).
+``CHAINTRACK_DRAIN_TIMEOUT`` seconds (see ``writers.begin_exit``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import traceback
 from types import FrameType, TracebackType
 from typing import Any
 
-from chaintrack.sdk import writer
+from chaintrack.sdk import writers
 
 _installed_pid: int | None = None
 _previous_excepthook: Any = None
@@ -53,7 +53,7 @@ def _excepthook(
             if not _interactive():
                 # The process ends after this hook: marking the task and the exit drain share
                 # one CHAINTRACK_DRAIN_TIMEOUT.
-                writer.begin_exit()
+                writers.begin_exit()
             if issubclass(exc_type, KeyboardInterrupt):
                 task.mark_stopped(status_message="KeyboardInterrupt")
             else:
@@ -70,32 +70,32 @@ def _interactive() -> bool:
 
 
 def _at_exit() -> None:
-    writer.begin_exit()
+    writers.begin_exit()
     if _installed_pid != os.getpid():
-        writer.drain_all()
+        writers.drain_all()
         return
     for task in _open_tasks():
         try:
             task.close()
         except Exception as error:
             logging.getLogger("chaintrack").warning("chaintrack: closing %s: %s", task, error)
-    writer.drain_all()
+    writers.drain_all()
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    writer.begin_exit()
+    writers.begin_exit()
     if os.getpid() == _installed_pid:
         for task in _open_tasks():
             try:
                 task.mark_stopped(status_message="SIGTERM")
             except Exception as error:
                 logging.getLogger("chaintrack").warning("chaintrack: on SIGTERM: %s", error)
-    writer.drain_all()
+    writers.drain_all()
     previous = _previous_sigterm
     if callable(previous):
         # The application's own handler may keep the process running (or exit later through
         # atexit, which sets a new budget): later flushes must not inherit this deadline.
-        writer.end_exit()
+        writers.end_exit()
         previous(signum, frame)
         return
     if previous == signal.SIG_IGN:

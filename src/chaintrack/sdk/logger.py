@@ -6,13 +6,15 @@ import json
 import logging
 import mimetypes
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, invalid
-from chaintrack.sdk import spool
+from chaintrack.sdk import items
 from chaintrack.sdk.console import original_stdout
+from chaintrack.sdk.serialize import dumps
 from chaintrack.sdk.tables import to_table
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import (
@@ -62,10 +64,13 @@ def _iteration(value: Any) -> int:
 class Logger:
     """Reports of one task. Every method returns at once; the writer thread stores the data."""
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, put: Callable[[items.Item], None] | None = None) -> None:
         self._task = task
         self._task_id = task.id
         self._writer = task._writer
+        #: Where reports go: the writer's queue, or (``put``) a producer that writes them with
+        #: its own items (the LangChain handler's tables and pictures, on the writer thread).
+        self._put = task._writer.put if put is None else put
 
     def _event(
         self,
@@ -77,41 +82,33 @@ class Logger:
         level: int | None = None,
         text: str | None = None,
         data: str | None = None,
+        ts: float | None = None,
     ) -> None:
-        w = self._writer
-        w.put((
-            spool.EVENT,
-            (self._task_id, w.wid, next(w.seq), kind, _time(), metric, variant, iteration,
-             value, level, text, data),
-        ))  # fmt: skip
+        self._put(
+            items.event(self._writer, self._task_id, kind, ts, metric, variant, iteration, value,
+                        level, text, data)
+        )  # fmt: skip
 
     def _report_span(self, span: dict[str, Any]) -> None:
         """Store one span of the run tree. ``span`` is a payload as ``langchain/spans.py``
         builds it (``span_id``, ``parent_id``, ``trace_id``, ``thread_id``, ``kind``, ``name``,
         ``start_time``, ``end_time``, ``latency_ms``, ``status``, ``error``, ``input``,
-        ``output``, token counts, ``model_name``, ``cost_usd`` …): every producer of spans other
-        than the LangChain handler (OpenTelemetry, evaluation) records them through here."""
-        w = self._writer
+        ``output``, token counts, ``model_name``, ``cost_usd`` …): every producer of spans
+        records them through here. The event's time is the span's end."""
         end = span.get("end_time")
-        ts = float(end) if isinstance(end, (int, float)) else _time()
-        w.put((
-            spool.EVENT,
-            (self._task_id, w.wid, next(w.seq), SPAN, ts, None, None, None, None, None, None,
-             json.dumps(span, default=str)),
-        ))  # fmt: skip
+        ts = float(end) if isinstance(end, (int, float)) else None
+        self._event(SPAN, None, None, None, data=dumps(span), ts=ts)
 
     def report_scalar(self, title: str, series: str, value: float, iteration: int) -> None:
         """One point of a chart: ``title`` is the chart, ``series`` the line in it."""
-        w = self._writer
         if type(value) is not float:
             value = _number("value", value)
         if type(iteration) is not int or not _ITER_MIN <= iteration <= _ITER_MAX:
             iteration = _iteration(iteration)
-        w.put((
-            spool.EVENT,
-            (self._task_id, w.wid, next(w.seq), SCALAR, _time(), str(title), str(series),
-             iteration, value, None, None, None),
-        ))  # fmt: skip
+        self._put(
+            items.event(self._writer, self._task_id, SCALAR, _time(), str(title), str(series),
+                        iteration, value)
+        )  # fmt: skip
 
     def report_single_value(self, name: str, value: float) -> None:
         """A number that summarizes the task (ClearML's 'Summary' table)."""
@@ -125,12 +122,7 @@ class Logger:
         text = msg if isinstance(msg, str) else str(msg)
         if type(level) is not int:
             raise invalid("level", level, "a logging level such as logging.INFO")
-        w = self._writer
-        w.put((
-            spool.EVENT,
-            (self._task_id, w.wid, next(w.seq), LOG, _time(), None, None, None, None, level,
-             text, None),
-        ))  # fmt: skip
+        self._put(items.event(self._writer, self._task_id, LOG, _time(), level=level, text=text))
         if print_console:
             stream = original_stdout()
             stream.write(text + "\n")
@@ -205,7 +197,7 @@ class Logger:
                 f"{iteration:08d}-{next(self._writer.seq)}-{safe_segment(filename)}"
             )
             data["uri"] = self._task._blobs.uri_for(key)
-            self._writer.put((spool.UPLOAD, key, content, source, None))
+            self._put(items.upload(key, content, source, None))
             data["filename"] = filename
             data["size"] = size
             if delete_after_upload and local_path is not None:

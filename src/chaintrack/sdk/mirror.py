@@ -18,7 +18,7 @@ import threading
 import time
 
 from chaintrack import config
-from chaintrack.sdk import writer
+from chaintrack.sdk import writers
 
 log = logging.getLogger("chaintrack")
 #: Background pushes started by this process, kept so they are reaped (not zombies, no warning).
@@ -44,7 +44,7 @@ def after_close(task_id: str, store_uri: str) -> None:
     except Exception as error:
         log.warning("chaintrack: no ClearML mirror of task %s: %s", task_id, error)
         return
-    if writer.exiting():
+    if writers.exiting():
         _start(task_id, store_uri)
         return
     thread = threading.Thread(target=_start, args=(task_id, store_uri), name="chaintrack-mirror")

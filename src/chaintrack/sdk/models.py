@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError
-from chaintrack.sdk import spool
+from chaintrack.sdk import items
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import safe_segment
 from chaintrack.store.records import ModelRecord
@@ -138,5 +138,5 @@ class OutputModel:
         return uri
 
 
-def queue_item(record: ModelRecord) -> spool.Item:
-    return (spool.MODEL, record)
+def queue_item(record: ModelRecord) -> items.Item:
+    return items.record(record)

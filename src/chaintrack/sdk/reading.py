@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chaintrack.sdk import params
 from chaintrack.sdk.tables import to_dataframe
+from chaintrack.store import params
 from chaintrack.store.records import (
     LOG,
     MEDIA,

@@ -15,6 +15,19 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
+from chaintrack.sdk.items import (  # the tags, re-exported for the writer
+    ARTIFACT,
+    BARRIER,
+    CALL,
+    CONFIGURATION,
+    EVENT,
+    MODEL,
+    NEW_TASK,
+    PARAMETER,
+    TASK_UPDATE,
+    UPLOAD,
+    Item,
+)
 from chaintrack.store.records import (
     ArtifactRecord,
     ConfigurationRecord,
@@ -24,24 +37,10 @@ from chaintrack.store.records import (
     TaskRecord,
 )
 
-# Item tags: the first element of every queue item.
-EVENT = "e"
-NEW_TASK = "t"
-TASK_UPDATE = "u"
-PARAMETER = "p"
-CONFIGURATION = "c"
-ARTIFACT = "a"
-MODEL = "m"
-BARRIER = "b"
-#: (UPLOAD, blob key, bytes or None, source file path or None, ArtifactRecord or None): a file
-#: the writer puts in the blob store; with a record, it then stores the artifact's row, with the
-#: size and sha256 of what it uploaded.
-UPLOAD = "f"
-#: (CALL, function): the writer runs ``function()`` on its thread and writes the items it
-#: returns. Never spilled (a function cannot be); it is for work done per LLM call or less often.
-CALL = "x"
-
-Item = tuple[Any, ...]
+__all__ = [
+    "ARTIFACT", "BARRIER", "CALL", "CONFIGURATION", "EVENT", "MODEL", "NEW_TASK", "PARAMETER",
+    "TASK_UPDATE", "UPLOAD", "Item",
+]  # fmt: skip
 
 _RECORD_TYPES: dict[str, Any] = {
     NEW_TASK: TaskRecord,

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import mirror, spool
+from chaintrack.sdk import items, mirror
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -28,7 +28,9 @@ from chaintrack.sdk.environment import (
 from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import Model, ModelList
 from chaintrack.sdk.reading import TaskReads
-from chaintrack.sdk.writer import Writer, writer_for
+from chaintrack.sdk.source import Convert, Source
+from chaintrack.sdk.writer import Writer
+from chaintrack.sdk.writers import writer_for
 from chaintrack.store import open_store
 from chaintrack.store.base import Store
 from chaintrack.store.records import (
@@ -37,32 +39,10 @@ from chaintrack.store.records import (
     TaskQuery,
     TaskRecord,
 )
+from chaintrack.store.vocabulary import STATUSES, TASK_TYPES
 
 log = logging.getLogger("chaintrack")
 
-TASK_TYPES = (
-    "training",
-    "testing",
-    "inference",
-    "data_processing",
-    "application",
-    "monitor",
-    "controller",
-    "optimizer",
-    "service",
-    "qc",
-    "custom",
-)
-STATUSES = (
-    "created",
-    "queued",
-    "in_progress",
-    "stopped",
-    "completed",
-    "failed",
-    "published",
-    "closed",
-)
 #: Task.init arguments of ClearML that chaintrack accepts and ignores (they configure ClearML
 #: features chaintrack does not have, such as framework auto-logging or remote execution).
 IGNORED_INIT_ARGUMENTS = frozenset({
@@ -168,7 +148,7 @@ class Task(TaskConfiguring, TaskReads):
                     current.id,
                 )
             return current
-        task = cls._start(
+        task = cls.start(
             project_name, task_name, task_type, tags, reuse_last_task_id=reuse_last_task_id
         )
         cls._current = task
@@ -181,7 +161,7 @@ class Task(TaskConfiguring, TaskReads):
         return task
 
     @classmethod
-    def _start(
+    def start(
         cls,
         project_name: str | None,
         task_name: str | None,
@@ -191,7 +171,8 @@ class Task(TaskConfiguring, TaskReads):
         reuse_last_task_id: bool | str = False,
         store: Store | None = None,
     ) -> Task:
-        """Create a live task without making it current (the LangChain handler uses this)."""
+        """Create a live task without making it the current one: for integrations that record
+        into a task of their own (the LangChain handler, ``chaintrack.otel.register``)."""
         kind = _task_type(task_type)
         tag_list = _tags(tags)
         config.mirror()  # a bad CHAINTRACK_MIRROR is an error here, not when the task ends
@@ -220,9 +201,9 @@ class Task(TaskConfiguring, TaskReads):
             record.id, record.created = previous.id, previous.created
             fields = record.to_row()
             del fields["id"]
-            task._writer.put((spool.TASK_UPDATE, record.id, fields))
+            task._writer.put(items.task_update(record.id, fields))
         else:
-            task._writer.put((spool.NEW_TASK, record))
+            task._writer.put(items.new_task(record))
         task._info_thread = threading.Thread(
             target=task._capture_info, name="chaintrack-task-info", daemon=True
         )
@@ -247,8 +228,7 @@ class Task(TaskConfiguring, TaskReads):
             script, packages, runtime = capture_script(), capture_packages(), capture_runtime()
             self._record.script, self._record.packages = script, packages
             self._record.runtime = runtime
-            self._writer.put((
-                spool.TASK_UPDATE,
+            self._writer.put(items.task_update(
                 self.id,
                 {"script": json.dumps(script), "packages": json.dumps(packages),
                  "runtime": json.dumps(runtime)},
@@ -306,7 +286,7 @@ class Task(TaskConfiguring, TaskReads):
             setattr(self._record, key, value)
         row = {k: json.dumps(v) if k in TaskRecord.JSON_FIELDS else v for k, v in fields.items()}
         row["last_update"] = time.time()
-        self._writer.put((spool.TASK_UPDATE, self.id, row))
+        self._writer.put(items.task_update(self.id, row))
 
     def add_tags(self, tags: Sequence[str] | str) -> None:
         self._update(tags=list(dict.fromkeys([*self._record.tags, *_tags(tags)])))
@@ -326,6 +306,12 @@ class Task(TaskConfiguring, TaskReads):
         self._update(system_tags=_tags(tags))
 
     # -- reporting -----------------------------------------------------------------------
+
+    def event_source(self, convert: Convert) -> Source:
+        """The seam for a producer of events (see ``sdk/source.py``): ``source.put(captured)``
+        on the producer's thread; ``convert(list_of_captured)`` on the writer's thread returns
+        the items to write (built with ``chaintrack.sdk.items``)."""
+        return self._writer.source(convert)
 
     def get_logger(self) -> Logger:
         if self._logger is None:
@@ -350,7 +336,7 @@ class Task(TaskConfiguring, TaskReads):
         return True
 
     def _put_model(self, record: ModelRecord) -> None:
-        self._writer.put((spool.MODEL, record))
+        self._writer.put(items.record(record))
 
     @property
     def artifacts(self) -> dict[str, Artifact]:

@@ -26,18 +26,19 @@ import itertools
 import logging
 import os
 import random
-import sys
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from chaintrack import config
 from chaintrack.errors import StoreUnavailableError
 from chaintrack.sdk import spool
-from chaintrack.sdk.process import alive, block_process_signals, owner_pid
+from chaintrack.sdk.process import block_process_signals
+from chaintrack.sdk.recovery import BATCH_MAX, SpoolRecovery
+from chaintrack.sdk.source import Convert, Source
 from chaintrack.sdk.uploads import upload
 from chaintrack.store import redact
 from chaintrack.store.base import Store
@@ -45,7 +46,6 @@ from chaintrack.store.records import WriteBatch
 
 log = logging.getLogger("chaintrack")
 
-BATCH_MAX = 20_000
 #: Spilled items are written to the spool file this many at a time (one JSON line).
 SPILL_BLOCK = 1_000
 _IDLE_WAIT = 0.5
@@ -56,19 +56,24 @@ _JOIN_TIMEOUT = 5.0
 #: (what is not sent by then stays in the spool folder for the next process of this store).
 _OFFLINE_BACKOFF = (0.5, 5.0)
 _OFFLINE_EXIT_WAIT = 5.0
+#: With this many items queued the writer writes at once rather than waiting for its interval.
+_PACE_QUEUE_LIMIT = 10_000
 
 
 def _new_writer_id() -> int:
     return random.SystemRandom().getrandbits(62)
 
 
-class Writer:
+class Writer(SpoolRecovery):
     """One per store per process; see the module docstring."""
 
-    def __init__(self, store: Store, spool_dir: Path, max_items: int) -> None:
+    def __init__(
+        self, store: Store, spool_dir: Path, max_items: int, interval: float = 0.05
+    ) -> None:
         self.store = store
+        self._interval = interval
         self._spool_dir = spool_dir
-        self._max_items = max_items
+        self.max_items = max_items
         self._key = hashlib.sha1(store.uri.encode(), usedforsecurity=False).hexdigest()[:12]
         self._reset_state()
 
@@ -94,6 +99,13 @@ class Writer:
         self._io_lock = threading.Lock()
         # The batch the thread is writing: spilled by shutdown() if the store hangs.
         self._inflight: list[spool.Item] = []
+        # Producers' sources with something to convert (see source.py), and every source, so
+        # that a forked child can drop what its parent will write.
+        self._ready_sources: deque[Source] = deque()
+        self._sources: weakref.WeakSet[Source] = weakref.WeakSet()
+        # Set by flush(): write now, without waiting for the end of the batching interval.
+        self._urgent = False
+        self._last_write = 0.0
         # Set while the store is unreachable: new items go straight to the spool file.
         self._offline = False
         self.written = 0
@@ -114,7 +126,7 @@ class Writer:
         """Hand ``item`` to the writer. O(1); never blocks on I/O unless the queue is full."""
         if self._thread is None:
             self._start()
-        if self._spilled or self._offline or len(self._queue) >= self._max_items:
+        if self._spilled or self._offline or len(self._queue) >= self.max_items:
             self._spill([item])
             return
         self._queue.append(item)
@@ -127,7 +139,9 @@ class Writer:
 
         During exit (see :func:`begin_exit`) the wait also ends at the exit deadline.
         """
-        timeout = _capped(timeout)
+        from chaintrack.sdk.writers import capped
+
+        timeout = capped(timeout)
         if self._thread is None:
             if not self._queue and not self._spilled:
                 return True
@@ -136,21 +150,27 @@ class Writer:
             return True
         done = threading.Event()
         self._queue.append((spool.BARRIER, done))
+        self._urgent = True
         self._wake.set()
         return done.wait(timeout)
 
-    def call_soon(self, function: Callable[[], Iterable[spool.Item]]) -> None:
-        """Run ``function`` on the writer thread, in order with the items put before it, and
-        write the items it returns. Its errors are logged, never raised."""
+    def pending(self) -> int:
+        return len(self._queue) + self._spilled
+
+    def source(self, convert: Convert) -> Source:
+        """A new producer's queue, drained by this writer's thread (see ``source.py``)."""
+        created = Source(self, convert)
+        self._sources.add(created)
+        return created
+
+    def _ready(self, source: Source) -> None:
+        """``source`` has something to convert (called by its first put since it was drained)."""
+        self._ready_sources.append(source)
         if self._thread is None:
             self._start()
-        self._queue.append((spool.CALL, function))
         if self._idle:
             self._idle = False
             self._wake.set()
-
-    def pending(self) -> int:
-        return len(self._queue) + self._spilled
 
     def _start(self) -> None:
         with self._start_lock:
@@ -160,7 +180,9 @@ class Writer:
             thread = threading.Thread(target=self._run, name="chaintrack-writer", daemon=True)
             self._thread = thread
             thread.start()
-        _drain_at_multiprocessing_exit()
+        from chaintrack.sdk.writers import drain_at_multiprocessing_exit
+
+        drain_at_multiprocessing_exit()
 
     def _spill(self, items: list[spool.Item]) -> None:
         """Hold ``items`` for the spool file; they are written to it in blocks of SPILL_BLOCK.
@@ -201,7 +223,11 @@ class Writer:
 
     def after_fork(self) -> None:
         """In a forked child: start afresh. The parent writes what it had queued."""
+        sources = list(self._sources)
         self._reset_state()
+        for source in sources:
+            source.forget()
+            self._sources.add(source)
 
     def shutdown(self, timeout: float) -> None:
         """Drain within ``timeout`` seconds; spill what is still queued after that.
@@ -248,14 +274,12 @@ class Writer:
             self._close_spool()
 
     def _take_queue(self) -> list[spool.Item]:
-        taken: list[spool.Item] = []
+        taken: list[spool.Item] = self._drain_sources()
         while self._queue:
             with contextlib.suppress(IndexError):
                 item = self._queue.popleft()
                 if item[0] == spool.BARRIER:
                     item[1].set()
-                elif item[0] == spool.CALL:
-                    taken.extend(_call(item[1]))
                 else:
                     taken.append(item)
         return taken
@@ -267,7 +291,10 @@ class Writer:
         with self._io_lock:
             self._guarded(self._recover_orphans)
         while True:
-            items: list[spool.Item] = []
+            self._pace()
+            # Sources first: what a producer captured before a flush() is converted before the
+            # flush's barrier is reached below.
+            items: list[spool.Item] = self._drain_sources()
             barriers: list[threading.Event] = []
             queue = self._queue
             # Up to a barrier: what was put before a flush() must be written (spool included)
@@ -280,18 +307,16 @@ class Writer:
                     items.append(item)
                 elif tag == spool.BARRIER:
                     barriers.append(item[1])
-                elif tag == spool.CALL:
-                    called = _call(item[1])
-                    uploads = uploads or any(i[0] == spool.UPLOAD for i in called)
-                    items.extend(called)
                 else:
                     uploads = uploads or tag == spool.UPLOAD
                     items.append(item)
             if items:
                 self._inflight = items
+                uploads = uploads or any(i[0] == spool.UPLOAD for i in items)
                 with self._io_lock:
                     self._guarded(self._write, items, uploads)
                 self._inflight = []
+                self._last_write = time.monotonic()
             if self._spilled and (barriers or not queue):
                 with self._io_lock:
                     self._guarded(self._replay, self.spool_path)
@@ -302,12 +327,37 @@ class Writer:
             if self._stop and not self._spilled:
                 return
             self._idle = True
-            if self._queue or self._spilled:
+            if self._queue or self._spilled or self._ready_sources:
                 self._idle = False
                 continue
             self._wake.wait(_IDLE_WAIT)
             self._wake.clear()
             self._idle = False
+
+    def _drain_sources(self) -> list[spool.Item]:
+        drained: list[spool.Item] = []
+        ready = self._ready_sources
+        while ready:
+            try:
+                source = ready.popleft()
+            except IndexError:  # taken by a shutdown on another thread
+                break
+            drained.extend(source.drain())
+        return drained
+
+    def _pace(self) -> None:
+        """Wait until ``CHAINTRACK_WRITE_INTERVAL`` has passed since the last write, so that
+        a stream of small reports is written in a few large transactions (a commit costs more
+        than the rows in it), unless a flush waits or the queue is large. This interval bounds
+        what a killed process can lose (see docs/store.md)."""
+        if self._urgent or self._stop:
+            self._urgent = False
+            return
+        wait = self._last_write + self._interval - time.monotonic()
+        if wait > 0 and len(self._queue) < _PACE_QUEUE_LIMIT:
+            self._wake.wait(wait)
+            self._wake.clear()
+        self._urgent = False
 
     @staticmethod
     def _guarded(step: Callable[..., object], *args: Any) -> None:
@@ -445,200 +495,3 @@ class Writer:
         if failed:
             self._save_failed(failed, error)
         return True
-
-    def _save_failed(self, failed: list[spool.Item], error: Exception | None) -> None:
-        self.failed_total += len(failed)
-        path = self.failed_path
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            f.writelines(spool.encode(i) + "\n" for i in failed)
-        log.error(
-            "chaintrack: %d events could not be written (%s) and were saved to %s.",
-            len(failed),
-            error,
-            path,
-        )
-
-    def _replay(self, path: Path) -> None:
-        """Write a spool file's items to the store, then delete it."""
-        with self._spill_lock:
-            self._close_spool()
-            self._spilled = 0
-            if not path.exists():
-                return
-            replaying = path.with_suffix(".replaying")
-            path.rename(replaying)
-        self._replay_file(replaying)
-
-    def _replay_file(self, path: Path) -> None:
-        chunk: list[spool.Item] = []
-
-        def damaged() -> None:  # cut short by a crash, or not a queue item at all
-            log.warning("chaintrack: skipping a damaged part of spool file %s", path)
-
-        with contextlib.closing(spool.read_blocks(path, damaged)) as blocks:
-            for block in blocks:
-                chunk.extend(block)
-                if len(chunk) >= BATCH_MAX:
-                    if not self._write(chunk):
-                        return  # unreachable until shutdown: the next writer replays the file
-                    chunk = []
-        if chunk and not self._write(chunk):
-            return
-        path.unlink(missing_ok=True)
-
-    def _recover_orphans(self) -> None:
-        """Replay spool files of this store left by processes that are no longer running.
-
-        Names: ``<store key>-<pid>-<writer id>.spool`` (being written), ``….replaying`` (being
-        replayed by that pid) and ``….recovering-<pid2>`` (claimed by process pid2). A file is an
-        orphan when the process that last owned it is gone.
-        """
-        if not self._spool_dir.is_dir():
-            return
-        for path in sorted(self._spool_dir.glob(f"{self._key}-*")):
-            owner = owner_pid(path.name)
-            if owner is None or owner == os.getpid() or alive(owner):
-                continue
-            base = path.name.split(".", 1)[0]
-            claimed = path.with_name(f"{base}.recovering-{os.getpid()}")
-            try:
-                path.rename(claimed)  # only one process wins the rename
-            except OSError:
-                continue
-            log.info("chaintrack: writing events left in %s by process %d", path, owner)
-            self._replay_file(claimed)
-
-
-_writers: dict[str, Writer] = {}
-_writers_lock = threading.Lock()
-#: Set when the process is ending (normal exit, SIGTERM): every wait ends by then.
-_exit_deadline: float | None = None
-_mp_finalizer_pid: int | None = None
-
-
-def _capped(timeout: float | None) -> float | None:
-    deadline = _exit_deadline
-    if deadline is None:
-        return timeout
-    left = max(0.0, deadline - time.monotonic())
-    return left if timeout is None else min(timeout, left)
-
-
-def begin_exit(budget: float | None = None) -> None:
-    """The process is ending: from now on every flush and drain ends within ``budget`` seconds
-    (default ``CHAINTRACK_DRAIN_TIMEOUT``), however many tasks are closed on the way."""
-    global _exit_deadline
-    seconds = config.drain_timeout() if budget is None else budget
-    deadline = time.monotonic() + seconds
-    if _exit_deadline is None or deadline < _exit_deadline:
-        _exit_deadline = deadline
-
-
-def exiting() -> bool:
-    """Whether the process is ending (an exit, an uncaught exception or SIGTERM is draining)."""
-    return _exit_deadline is not None
-
-
-def end_exit() -> None:
-    """The process goes on after all (an application's SIGTERM handler): no deadline."""
-    global _exit_deadline
-    _exit_deadline = None
-
-
-def writer_for(store: Store) -> Writer:
-    """The process's writer for ``store``."""
-    writer = _writers.get(store.uri)
-    if writer is None:
-        with _writers_lock:
-            writer = _writers.get(store.uri)
-            if writer is None:
-                writer = Writer(store, config.spool_dir(), config.queue_size())
-                _writers[store.uri] = writer
-    return writer
-
-
-def all_writers() -> list[Writer]:
-    return list(_writers.values())
-
-
-#: How long os.fork() waits for the writer to finish the write it is doing.
-_FORK_WAIT = 10.0
-_held_for_fork: list[threading.Lock] = []
-
-
-def _before_fork() -> None:
-    """Fork between writes only, with the store's idle connections closed.
-
-    SQLite keeps the state of its locks in process memory: a child forked while a transaction
-    is open (or with that connection's state) waits for a lock nobody will release. A hung store
-    does not block the fork for longer than _FORK_WAIT.
-    """
-    for writer in list(_writers.values()):
-        if writer._io_lock.acquire(timeout=_FORK_WAIT):
-            _held_for_fork.append(writer._io_lock)
-        hook = getattr(writer.store, "before_fork", None)
-        if hook is not None:
-            with contextlib.suppress(Exception):
-                hook()
-
-
-def _after_fork_in_parent() -> None:
-    while _held_for_fork:
-        _held_for_fork.pop().release()
-
-
-def _after_fork() -> None:
-    global _writers_lock, _exit_deadline
-    _held_for_fork.clear()
-    _writers_lock = threading.Lock()
-    _exit_deadline = None
-    for writer in _writers.values():
-        writer.after_fork()
-
-
-def forget_writers() -> None:
-    """Drop every writer (tests reset the process between cases)."""
-    global _exit_deadline
-    with _writers_lock:
-        _writers.clear()
-    _exit_deadline = None
-
-
-os.register_at_fork(
-    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork
-)
-
-
-def _drain_at_multiprocessing_exit() -> None:
-    """In a ``multiprocessing`` child, drain when it ends.
-
-    A child started with the fork method ends with ``os._exit()``, which skips ``atexit``; its
-    ``multiprocessing`` finalizers still run. They must be registered after the child started
-    (the child clears the registry it inherited), so this runs when the writer thread starts.
-    """
-    global _mp_finalizer_pid
-    if _mp_finalizer_pid == os.getpid():
-        return
-    mp_process = sys.modules.get("multiprocessing.process")
-    mp_util = sys.modules.get("multiprocessing.util")
-    if mp_process is None or mp_util is None or mp_process.parent_process() is None:
-        return
-    _mp_finalizer_pid = os.getpid()
-    mp_util.Finalize(None, drain_all, exitpriority=10)
-
-
-def drain_all(timeout: float | None = None) -> None:
-    budget = config.drain_timeout() if timeout is None else timeout
-    budget = _capped(budget) or 0.0
-    deadline = time.monotonic() + budget
-    for writer in all_writers():
-        writer.shutdown(max(0.0, deadline - time.monotonic()))
-
-
-def _call(function: Callable[[], Iterable[spool.Item]]) -> list[spool.Item]:
-    try:
-        return list(function() or ())
-    except Exception:
-        log.exception("chaintrack: work handed to the background writer failed")
-        return []

@@ -20,10 +20,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError
-from chaintrack.sdk import params
-from chaintrack.sdk.task import STATUSES
 from chaintrack.server import views
 from chaintrack.server.security import SESSION_COOKIE, session_value
+from chaintrack.store import params
 from chaintrack.store.base import Store
 from chaintrack.store.records import (
     LOG,
@@ -33,6 +32,7 @@ from chaintrack.store.records import (
     TABLE,
 )
 from chaintrack.store.views import EventQuery, TaskPageQuery
+from chaintrack.store.vocabulary import STATUSES
 
 router = APIRouter(include_in_schema=False)
 TABS = (

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaintrack.errors import InvalidArgumentError
-from chaintrack.sdk import params
+from chaintrack.store import params
 from chaintrack.store.base import Store
 from chaintrack.store.records import TABLE, Event, TaskRecord
 from chaintrack.store.views import EventQuery, ScalarSeries
+from chaintrack.store.vocabulary import SESSION_ANALYSIS
 
 #: Tables of this title are the LangChain handler's; the compare view sets them side by side.
-SESSION_ANALYSIS = "Session Analysis"
 #: The compare view takes at most this many tasks (ClearML's limit).
 MAX_COMPARE = 100
 

@@ -1,0 +1,105 @@
+"""What the writer does with items it could not write at once: spool files and failed items.
+
+A spool file holds items that overflowed the queue (or arrived while the store was unreachable);
+the writer replays it once it has caught up. A file left by a process that died is an orphan:
+the next writer of the same store claims it (a rename only one process wins) and replays it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+from chaintrack.sdk import spool
+from chaintrack.sdk.process import alive, owner_pid
+
+log = logging.getLogger("chaintrack")
+
+#: Items replayed per transaction.
+BATCH_MAX = 20_000
+
+
+class SpoolRecovery:
+    """The writer's replay of spool files (a part of :class:`~chaintrack.sdk.writer.Writer`)."""
+
+    _spool_dir: Path
+    _key: str
+    _spill_lock: threading.RLock
+    _spilled: int
+    failed_total: int
+
+    @property
+    def failed_path(self) -> Path:
+        raise NotImplementedError
+
+    def _close_spool(self) -> None:
+        raise NotImplementedError
+
+    def _write(self, items: list[spool.Item], uploads: bool | None = None) -> bool:
+        raise NotImplementedError
+
+    def _save_failed(self, failed: list[spool.Item], error: Exception | None) -> None:
+        self.failed_total += len(failed)
+        path = self.failed_path
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.writelines(spool.encode(i) + "\n" for i in failed)
+        log.error(
+            "chaintrack: %d events could not be written (%s) and were saved to %s.",
+            len(failed),
+            error,
+            path,
+        )
+
+    def _replay(self, path: Path) -> None:
+        """Write a spool file's items to the store, then delete it."""
+        with self._spill_lock:
+            self._close_spool()
+            self._spilled = 0
+            if not path.exists():
+                return
+            replaying = path.with_suffix(".replaying")
+            path.rename(replaying)
+        self._replay_file(replaying)
+
+    def _replay_file(self, path: Path) -> None:
+        chunk: list[spool.Item] = []
+
+        def damaged() -> None:  # cut short by a crash, or not a queue item at all
+            log.warning("chaintrack: skipping a damaged part of spool file %s", path)
+
+        with contextlib.closing(spool.read_blocks(path, damaged)) as blocks:
+            for block in blocks:
+                chunk.extend(block)
+                if len(chunk) >= BATCH_MAX:
+                    if not self._write(chunk):
+                        return  # unreachable until shutdown: the next writer replays the file
+                    chunk = []
+        if chunk and not self._write(chunk):
+            return
+        path.unlink(missing_ok=True)
+
+    def _recover_orphans(self) -> None:
+        """Replay spool files of this store left by processes that are no longer running.
+
+        Names: ``<store key>-<pid>-<writer id>.spool`` (being written), ``….replaying`` (being
+        replayed by that pid) and ``….recovering-<pid2>`` (claimed by process pid2). A file is an
+        orphan when the process that last owned it is gone.
+        """
+        if not self._spool_dir.is_dir():
+            return
+        for path in sorted(self._spool_dir.glob(f"{self._key}-*")):
+            owner = owner_pid(path.name)
+            if owner is None or owner == os.getpid() or alive(owner):
+                continue
+            base = path.name.split(".", 1)[0]
+            claimed = path.with_name(f"{base}.recovering-{os.getpid()}")
+            try:
+                path.rename(claimed)  # only one process wins the rename
+            except OSError:
+                continue
+            log.info("chaintrack: writing events left in %s by process %d", path, owner)
+            self._replay_file(claimed)
