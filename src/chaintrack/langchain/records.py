@@ -14,6 +14,7 @@ from typing import Any
 
 from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
+from chaintrack.langchain.ids import id_text
 from chaintrack.langchain.spans import Run, finish_span, visible_parent
 from chaintrack.text import METRIC_NAMES
 
@@ -154,8 +155,8 @@ class Recorder:
             parent = run.parent
         start = run.start if run is not None else ts
         timing = {
-            "run_id": str(run_id) if run_id is not None else None,
-            "parent_run_id": str(parent) if parent is not None else None,
+            "run_id": id_text(run_id) if run_id is not None else None,
+            "parent_run_id": id_text(parent) if parent is not None else None,
             "start_time": iso(start),
             "end_time": iso(ts) if ended else None,
             "latency_ms": round((ts - start) * 1000, 3) if ended else None,

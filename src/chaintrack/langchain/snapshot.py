@@ -36,6 +36,8 @@ _ATOMS: frozenset[type] = frozenset(
     {str, int, float, bool, type(None), bytes, complex, uuid.UUID, Decimal, dt.datetime,
      dt.date, dt.time, dt.timedelta, range, FunctionType, MethodType, type}
 )  # fmt: skip
+#: Subclasses of these cannot change either.
+_IMMUTABLE_BASES = (str, int, float, bytes, enum.Enum)
 #: Deeper than this, a value is kept by reference (a cycle, or a pathological nesting).
 MAX_DEPTH = 40
 
@@ -64,32 +66,43 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     depth += 1
     try:
         if kind is dict:
-            return {k: snapshot(v, depth) for k, v in value.items()}
+            if not value:
+                return {}
+            return {k: v if type(v) in _ATOMS else snapshot(v, depth) for k, v in value.items()}
         if kind is list:
-            return [snapshot(v, depth) for v in value]
+            if not value:
+                return []
+            return [v if type(v) in _ATOMS else snapshot(v, depth) for v in value]
         if kind is tuple:
             return tuple([snapshot(v, depth) for v in value])
-        if isinstance(value, enum.Enum):
-            return value
-        if isinstance(value, dict):  # a dict subclass (OrderedDict, a TypedDict state…)
-            copied = copy.copy(value)
-            for k, v in value.items():
-                copied[k] = snapshot(v, depth)
-            return copied
-        if isinstance(value, (list, set, frozenset, deque)):
-            return kind(snapshot(v, depth) for v in value)
-        if isinstance(value, tuple):  # a named tuple keeps its type
-            items = [snapshot(v, depth) for v in value]
-            return kind(*items) if hasattr(value, "_fields") else kind(items)
-        if isinstance(value, MappingProxyType):
-            return {k: snapshot(v, depth) for k, v in value.items()}
-        return _object(value, depth)
+        return _other(value, kind, depth)
     except Exception:
         return _as_repr(value)
 
 
+def _other(value: Any, kind: type, depth: int) -> Any:
+    """Subclasses of the builtin types, other containers, and objects."""
+    if isinstance(value, _IMMUTABLE_BASES):  # a str subclass (LangChain's TextAccessor), enums
+        return value
+    if isinstance(value, dict):  # a dict subclass (OrderedDict, a TypedDict state…)
+        copied = copy.copy(value)
+        for k, v in value.items():
+            copied[k] = snapshot(v, depth)
+        return copied
+    if isinstance(value, (list, set, frozenset, deque)):
+        return kind(snapshot(v, depth) for v in value)
+    if isinstance(value, tuple):  # a named tuple keeps its type
+        items = [snapshot(v, depth) for v in value]
+        return kind(*items) if hasattr(value, "_fields") else kind(items)
+    if isinstance(value, MappingProxyType):
+        return {k: snapshot(v, depth) for k, v in value.items()}
+    return _object(value, depth)
+
+
 def _object(value: Any, depth: int) -> Any:
     """A shallow copy of an object whose containers are copied too."""
+    if hasattr(value, "__pydantic_fields_set__"):
+        return _model(value, depth)
     fields = getattr(value, "__dict__", None)
     if not isinstance(fields, dict):
         return value  # no state of its own to copy (or slots only): kept as it is
@@ -98,6 +111,36 @@ def _object(value: Any, depth: int) -> Any:
     for name, item in fields.items():
         if type(item) not in _ATOMS:
             target[name] = snapshot(item, depth)
+    return copied
+
+
+_set_attribute = object.__setattr__
+_LISTS_AND_DICTS = frozenset({list, dict})
+
+
+def _field(value: Any, depth: int) -> Any:
+    """A model's field: most are empty lists and dicts (a message's ``additional_kwargs``,
+    ``tool_calls`` …), copied without a walk."""
+    if type(value) in _LISTS_AND_DICTS and not value:
+        return value.copy()
+    return snapshot(value, depth)
+
+
+def _model(value: Any, depth: int) -> Any:
+    """A pydantic model's copy, as pydantic's ``__copy__`` makes it but with the containers
+    of its fields copied too (twice as fast as ``copy.copy`` and then replacing fields)."""
+    kind = type(value)
+    copied = object.__new__(kind)
+    _set_attribute(
+        copied,
+        "__dict__",
+        {k: v if type(v) in _ATOMS else _field(v, depth) for k, v in value.__dict__.items()},
+    )
+    extra = value.__pydantic_extra__
+    _set_attribute(copied, "__pydantic_extra__", None if extra is None else snapshot(extra, depth))
+    _set_attribute(copied, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+    private = getattr(value, "__pydantic_private__", None)
+    _set_attribute(copied, "__pydantic_private__", None if private is None else dict(private))
     return copied
 
 

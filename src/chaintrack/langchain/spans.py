@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaintrack.langchain import values as v
+from chaintrack.langchain.ids import id_text
 
 
 @dataclass
@@ -69,10 +70,10 @@ def finish_span(
     records = records or []
     models = [r["model_name"] for r in records if r.get("model_name")]
     return {
-        "span_id": str(run_id),
-        "parent_id": str(run.parent) if run.parent is not None else None,
+        "span_id": id_text(run_id),
+        "parent_id": id_text(run.parent) if run.parent is not None else None,
         "langchain_parent_id": (
-            str(run.langchain_parent) if run.langchain_parent is not None else None
+            id_text(run.langchain_parent) if run.langchain_parent is not None else None
         ),
         "kind": run.kind,
         "name": run.name,
