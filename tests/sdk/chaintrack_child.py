@@ -109,7 +109,30 @@ def threads(n_threads: str, per_thread: str, name: str) -> None:
         w.join()
 
 
+def paced() -> None:
+    """Report a scalar about every half millisecond (its value: the time it was reported) and,
+    every tenth, a LangChain run through the handler, until killed."""
+    from langchain_core.runnables import RunnableLambda
+
+    from chaintrack.langchain import ClearMLCallbackHandler
+
+    task = start("paced")
+    logger = task.get_logger()
+    handler = ClearMLCallbackHandler()
+    step = RunnableLambda(lambda x: x, name="step")
+    i = 0
+    while True:
+        logger.report_scalar("clock", "reported at", time.time(), i)
+        if i % 10 == 0:
+            step.invoke({"i": i}, config={"callbacks": [handler]})
+        if i % 500 == 0:
+            print(f"reported {i}", flush=True)
+        i += 1
+        time.sleep(0.0005)
+
+
 MODES = {
+    "paced": paced,
     "normal": normal,
     "uncaught": uncaught,
     "keyboard": keyboard,
