@@ -2,5 +2,6 @@
 # Set up chaintrack and run its offline demo (no API keys, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh all
+# `demo`: every extra plus the trained spaCy pipeline the demo's pictures need.
+bash scripts/setup.sh demo
 exec .venv/bin/chaintrack demo "$@"

