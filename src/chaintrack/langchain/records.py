@@ -8,6 +8,7 @@ time and in the order the callbacks ran. It is not thread-safe: the handler seri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ def list_name(action: str) -> str:
     return LIST_NAMES.get(action, f"{action}_records")
 
 
+@functools.lru_cache(maxsize=1024)  # a run's start is written in its start and end records
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None

@@ -31,6 +31,8 @@ STAT_COLUMNS = (
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is float:  # the common case first
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
@@ -164,14 +166,12 @@ def index_spans(
     later revisions are left out.
     """
     span_table, stats_table = tables
-    span_columns = set(span_table.c.keys())
-    rows = [
-        {k: val for k, val in row.items() if k in span_columns}
-        for e in events
-        if e[3] == SPAN and (row := span_row(e)) is not None
-    ]
+    rows = [row for e in events if e[3] == SPAN and (row := span_row(e)) is not None]
     if not rows:
         return
+    span_columns = set(span_table.c.keys())
+    if not span_columns.issuperset(rows[0]):  # an older revision's table (a backfill)
+        rows = [{k: val for k, val in row.items() if k in span_columns} for row in rows]
     # One row per span, the first of the batch (as the database would keep it), in key order:
     # concurrent writers then take their row locks in one order and cannot deadlock.
     first: dict[tuple[str, str], dict[str, Any]] = {}
