@@ -240,4 +240,4 @@ class Dataset:
              "metadata": json.loads(r.metadata)}
             for r in self.examples()
         ]  # fmt: skip
-        return pd.DataFrame(rows, columns=["id", "inputs", "expected", "metadata"])
+        return pd.DataFrame(rows, columns=["id", "inputs", "expected", "metadata"], dtype=object)

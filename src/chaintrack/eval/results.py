@@ -104,7 +104,12 @@ def frame(rows: list[ResultRow]) -> Any:
         record["comments"] = {n: c["comment"] for n, c in row.scores.items() if c.get("comment")}
         records.append(record)
     columns = [*LEADING, *names, *TRAILING, "score_errors", "comments"]
-    return pd.DataFrame(records, columns=columns)
+    # Object columns keep None (no output, no error) as None; scores and latency are floats.
+    found = pd.DataFrame(records, columns=columns, dtype=object)
+    for name in [*names, "latency_ms"]:
+        found[name] = found[name].astype(float)
+    found["repetition"] = found["repetition"].astype(int)
+    return found
 
 
 def summary(rows: list[ResultRow]) -> Any:
