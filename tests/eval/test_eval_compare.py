@@ -159,9 +159,10 @@ def test_an_examples_cost_is_the_sum_of_its_priced_model_calls_or_unknown(backen
                               system_tags=["experiment"])],
         events=events,  # type: ignore[arg-type]
     ))  # fmt: skip
+    roots = ["root-a", "root-b"]
     store.write_results([
         ResultRecord("t" * 32, e.example_id, 0, ds.id, e.position, time.time(), '"x"', "{}",
-                     5.0, None, root) for e, root in zip(examples, ["root-a", "root-b"], strict=True)
+                     5.0, None, root) for e, root in zip(examples, roots, strict=True)
     ])  # fmt: skip
     rows = load_rows(store, "t" * 32)
     assert rows[0].cost_usd == pytest.approx(0.00015) and rows[0].total_tokens == 150
