@@ -60,8 +60,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     port = free_port()
     log_path = home.parent / "ui.log"
     with log_path.open("w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "chaintrack.cli", "ui", "--port",
-                                   str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        command = [sys.executable, "-m", "chaintrack.cli", "ui", "--port", str(port)]
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + WAIT
         while True:
