@@ -194,3 +194,38 @@ def test_two_traces_of_one_example_are_diffed_step_by_step(backend: str) -> None
     assert "output" in model_step["changed"] and model_step["tokens_delta"] > 0
     assert model_step["a"]["output"] != model_step["b"]["output"]
     assert all(s_["match"] in ("same", "changed") for s_ in steps)
+
+
+def test_the_server_refuses_results_it_could_not_read_back_and_stores_none() -> None:
+    """A server answers 200 only for what it stored: a result whose scores are not a JSON
+    object (or whose output is not JSON) is refused with 422, with the rest of its request."""
+    ds = Dataset.create("served", "evals").add_rows(qa_rows(1)).finalize()
+    app = create_app(open_store())
+    good = {"task_id": "t" * 32, "example_id": "e1", "repetition": 0, "dataset_id": ds.id,
+            "position": 0, "created": 1.0, "output": '"4"', "scores": "{}"}  # fmt: skip
+
+    async def post(body: Any) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/api/v1/experiments/results", json=body)
+
+    for bad in ({"scores": "[1, 2]"}, {"output": "not json"}, {"repetition": -1}):
+        response = asyncio.run(post([good, {**good, "example_id": "e2", **bad}]))
+        assert response.status_code == 422, bad
+    assert open_store().get_results("t" * 32) == []
+    assert asyncio.run(post([good])).status_code == 200
+    assert [r.example_id for r in open_store().get_results("t" * 32)] == ["e1"]
+    bad_rows = [{"example_id": "x", "position": 0, "inputs": '"not a dict"'}]
+    response = _get(app, f"/api/v1/datasets/{ds.id}/rows")
+    assert len(response.json()) == 1
+
+    async def add(body: Any) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(f"/api/v1/datasets/{ds.id}/rows", json=body)
+
+    assert asyncio.run(add(bad_rows)).status_code == 422
+    ok_row = [{"example_id": "x", "position": 1, "inputs": '{"q": 1}'}]
+    refused = asyncio.run(add(ok_row))  # the version is finalized
+    assert refused.status_code == 400 and "is finalized" in refused.json()["detail"]
+    assert len(_get(app, f"/api/v1/datasets/{ds.id}/rows").json()) == 1

@@ -5,6 +5,7 @@ is the row's ``trace_id``), or a plain function of the inputs dict (recorded as 
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
 import traceback
 import uuid
@@ -115,6 +116,7 @@ class Target:
         self.task = task
         self.runnable = is_runnable(target)
         self.handler = handler_for(task) if self.runnable else None
+        self._handler_lock = threading.Lock()
         self.name = str(getattr(target, "name", None) or getattr(target, "__name__", None)
                         or type(target).__name__)  # fmt: skip
 
@@ -124,9 +126,10 @@ class Target:
     def judge_callbacks(self) -> list[Any]:
         """Callbacks for a judge's own calls: the handler (made on first use for a function
         target), so judge runs are traced in the experiment as runs of their own."""
-        if self.handler is None:
-            self.handler = handler_for(self.task)
-        return [self.handler]
+        with self._handler_lock:  # judges of several worker threads share one handler
+            if self.handler is None:
+                self.handler = handler_for(self.task)
+            return [self.handler]
 
     def run(self, inputs: dict[str, Any], example_id: str, repetition: int) -> Call:
         run_id = uuid.uuid4()
