@@ -25,8 +25,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_server import REPEATS, Row, print_table, server_ms  # noqa: E402
 from bench_sdk import header  # noqa: E402
+from bench_server import REPEATS, Row, print_table, server_ms  # noqa: E402
 
 OVERHEAD_GOAL_MS = 1.0
 PAGE_GOAL_MS = 200.0
@@ -55,7 +55,7 @@ def overhead(n: int, rows: list[Row], notes: list[str]) -> tuple[Any, Any]:
     for name, wrong in (("baseline", 0), ("candidate", 3)):
         spent = [0.0]
 
-        def target(inputs: dict[str, Any], wrong: int = wrong) -> str:
+        def target(inputs: dict[str, Any], wrong: int = wrong, spent: list[float] = spent) -> str:
             start = time.thread_time()
             i = int(inputs["question"].split()[2])
             answer = str(2 * i + (1 if wrong and i % wrong == 0 else 0))
