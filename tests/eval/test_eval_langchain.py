@@ -129,3 +129,37 @@ def test_a_judge_answer_outside_the_scale_is_an_error_cell(backend: str) -> None
     experiment = evaluate(_chain("Cite the policy."), _dataset(), [judge], progress=False)
     errors = experiment.results["score_errors"]
     assert all("outside the scale 0-0.5" in e["tight"] for e in errors)
+
+
+class ToolCallingJudge(ScriptedJudge):
+    """The scripted stand-in judge as a model with tool calling: it answers with a call of the
+    structured-output tool it was bound to (as OpenAI or Anthropic models do)."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> Any:  # fmt: skip
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        verdict = json.loads(self._answer(messages))
+        name = kwargs["tools"][0]["function"]["name"]
+        call = {"name": name, "args": verdict, "id": "call-1", "type": "tool_call"}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("", tool_calls=[call]))])
+
+
+def test_a_judge_with_tool_calling_answers_through_structured_output(backend: str) -> None:
+    judge = s.llm_judge(ToolCallingJudge(), "facts", scale=(1, 5), name="tools")
+    experiment = evaluate(_chain("Answer briefly."), _dataset(), [judge], progress=False)
+    results = experiment.results.set_index("example_id")
+    assert list(results["tools"]) == [1.0, 5.0, 5.0]
+    assert "expected answer's words" in results.loc["ship", "comments"]["tools"]
+
+
+def test_a_progress_bar_runs_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    evaluate(_chain("Answer briefly."), _dataset(), [s.contains()], experiment_name="shown")
+    err = capsys.readouterr().err
+    assert "shown" in err and "3/3" in err and "example" in err
