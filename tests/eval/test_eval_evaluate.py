@@ -80,6 +80,15 @@ def test_an_experiment_stores_a_scored_row_per_example_and_a_testing_task(backen
     assert Experiment.get(experiment.id).results["output"].tolist()[:2] == ["0", "2"]
 
 
+def test_an_experiment_freezes_the_draft_version_it_runs_on(backend: str) -> None:
+    draft = Dataset.create("draft", "evals").add_rows(qa_rows(2))
+    experiment = evaluate(adder, draft, [s.exact_match()], progress=False)
+    assert draft.is_final and Dataset.get(dataset_id=draft.id).is_final
+    draft.add_rows([{"inputs": {"question": "4 + 4"}, "expected": "8"}])
+    assert draft.id != experiment.dataset_id and len(draft) == 3
+    assert len(Dataset.get(dataset_id=experiment.dataset_id or "")) == 2
+
+
 def test_custom_scorers_return_numbers_bools_or_dicts_and_anything_else_is_an_error(
     backend: str,
 ) -> None:

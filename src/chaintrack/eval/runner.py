@@ -170,6 +170,12 @@ def evaluate(
         dataset = Dataset.get(dataset_id=dataset)
     elif not isinstance(dataset, Dataset):
         raise invalid("dataset", dataset, "a Dataset or a dataset id")
+    if not dataset.is_final:
+        # An experiment refers to its dataset by id and version: rows added later must not
+        # change what that version holds. Adding rows afterwards makes a new version.
+        dataset.finalize()
+        log.info("chaintrack: finalized dataset %s/%s %s for the experiment",
+                 dataset.project, dataset.name, dataset.version)  # fmt: skip
     if resume is not None:
         task = reopen(store, str(resume))
         stored = {str(v) for k, v in task.get_parameters().items() if k == f"{SECTION}/dataset_id"}
