@@ -1,8 +1,35 @@
 """chaintrack: a local-first experiment manager for LLM applications, in ClearML's dialect."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from chaintrack._version import __version__
 from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import OutputModel
 from chaintrack.sdk.task import Task
 
-__all__ = ["Logger", "OutputModel", "Task", "__version__"]
+if TYPE_CHECKING:
+    from chaintrack.eval import Dataset, Experiment, compare_experiments, evaluate
+
+__all__ = [
+    "Dataset",
+    "Experiment",
+    "Logger",
+    "OutputModel",
+    "Task",
+    "__version__",
+    "compare_experiments",
+    "evaluate",
+]
+
+#: Imported on first use: a run that only logs tasks does not pay for the evaluation code.
+_EVAL = frozenset({"Dataset", "Experiment", "compare_experiments", "evaluate"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EVAL:
+        from chaintrack import eval as _eval
+
+        return getattr(_eval, name)
+    raise AttributeError(f"module 'chaintrack' has no attribute {name!r}")

@@ -308,6 +308,10 @@ def _db_commands(commands: Any) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "scenario", None) == "eval":
+        from chaintrack.demo.eval_demo import main as eval_demo
+
+        return eval_demo()
     from chaintrack.demo import run
 
     return run(args)
@@ -346,6 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the offline demo and store its tasks",
         description="Run the two scenarios of ClearML's LangChain page offline (a scripted "
         "stand-in LLM, a local search tool and a calculator) and store their task.")  # fmt: skip
+    demo.add_argument(
+        "scenario",
+        nargs="?",
+        choices=["eval"],
+        help="eval: two prompt versions of a support bot, evaluated and compared",
+    )
     demo.add_argument(
         "--stream-logs",
         action="store_true",
@@ -390,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.clearml.command import register as register_clearml
 
     register_clearml(commands)
+    from chaintrack.eval.command import register as register_experiments
+
+    register_experiments(commands)
     return parser
 
 

