@@ -203,6 +203,9 @@ def evaluate(
             }, name=SECTION)  # fmt: skip
             if params:
                 task.connect(dict(params))
+        # Results are written straight to the store: the task they belong to must be stored
+        # first (a tracking server refuses results of a task it does not know).
+        task.flush(wait_for_uploads=True)
         examples = dataset.examples()
         jobs = [(e, r) for r in range(repetitions) for e in examples
                 if (e.example_id, r) not in done]  # fmt: skip

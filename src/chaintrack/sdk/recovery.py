@@ -42,13 +42,25 @@ class SpoolRecovery:
         raise NotImplementedError
 
     def _save_failed(self, failed: list[spool.Item], error: Exception | None) -> None:
+        """Keep items the store refused (after retries, one by one) in a spool file that the
+        next writer of this store replays (``….failed``: an orphan once this process ends) and
+        ``chaintrack store repair`` too: nothing goes to a file that nothing reads."""
         self.failed_total += len(failed)
         path = self.failed_path
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            f.writelines(spool.encode(i) + "\n" for i in failed)
+        try:
+            self._spool_dir.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as f:
+                if f.tell() == 0:
+                    f.write(spool.MAGIC)
+                f.write(spool.pack_block(failed))
+        except OSError as exc:
+            log.error("chaintrack: %d reports could not be stored (%s) nor kept in %s (%s).",
+                      len(failed), error, path, exc)  # fmt: skip
+            return
         log.error(
-            "chaintrack: %d events could not be written (%s) and were saved to %s.",
+            "chaintrack: %d reports could not be stored (%s). They are kept in %s and written "
+            "again by the next chaintrack process that opens this store (or `chaintrack store "
+            "repair`).",
             len(failed),
             error,
             path,

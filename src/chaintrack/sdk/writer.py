@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from chaintrack.errors import StoreUnavailableError
 from chaintrack.sdk import spool
+from chaintrack.sdk.lostfile import LostFileGuard
 from chaintrack.sdk.process import block_process_signals
 from chaintrack.sdk.recovery import BATCH_MAX, SpoolRecovery
 from chaintrack.sdk.source import Convert, Source
@@ -72,6 +73,7 @@ class Writer(SpoolRecovery):
     ) -> None:
         self.store = store
         self._interval = interval
+        self._lost_file = LostFileGuard(store)
         self._spool_dir = spool_dir
         self.max_items = max_items
         self._key = hashlib.sha1(store.uri.encode(), usedforsecurity=False).hexdigest()[:12]
@@ -111,6 +113,11 @@ class Writer(SpoolRecovery):
         self.written = 0
         self.spilled_total = 0
         self.failed_total = 0
+        self.dropped_total = 0
+        # The spool file could not be written (its disk is full): when to try again.
+        self._spool_retry_at = 0.0
+        self._spool_warned = False
+        self._dropped_warned_at = -1e9
 
     @property
     def spool_path(self) -> Path:
@@ -118,7 +125,7 @@ class Writer(SpoolRecovery):
 
     @property
     def failed_path(self) -> Path:
-        return self._spool_dir / f"failed-{self._key}-{os.getpid()}-{self.wid:x}.jsonl"
+        return self._spool_dir / f"{self._key}-{os.getpid()}-{self.wid:x}.failed"
 
     # -- the caller's side -----------------------------------------------------------------
 
@@ -148,11 +155,23 @@ class Writer(SpoolRecovery):
             self._start()
         if threading.current_thread() is self._thread:
             return True
+        if self._offline:
+            # The store cannot be reached or written: wait as an exit would, then keep what
+            # is queued on disk for the next process (close() must not hang the app).
+            timeout = _OFFLINE_EXIT_WAIT if timeout is None else min(timeout, _OFFLINE_EXIT_WAIT)
         done = threading.Event()
         self._queue.append((spool.BARRIER, done))
         self._urgent = True
         self._wake.set()
-        return done.wait(timeout)
+        if done.wait(timeout):
+            return True
+        if self._offline:
+            leftover = [i for i in self._take_queue() if i[0] != spool.BARRIER]
+            with self._spill_lock:
+                if leftover:
+                    self._spill(leftover)
+                self._write_overflow()
+        return False
 
     def pending(self) -> int:
         return len(self._queue) + self._spilled
@@ -204,15 +223,62 @@ class Writer(SpoolRecovery):
         """Append the held items to the spool file (the caller holds ``_spill_lock``)."""
         if not self._overflow:
             return
+        if self._spool_retry_at and time.monotonic() < self._spool_retry_at:
+            self._hold_in_memory()
+            return
         f = self._spool_file
-        if f is None:
-            self._spool_dir.mkdir(parents=True, exist_ok=True)
-            f = self._spool_file = self.spool_path.open("ab")
-            if f.tell() == 0:
-                f.write(spool.MAGIC)
-        f.write(spool.pack_block(self._overflow))
-        f.flush()  # in the OS's hands, as when the file was closed
+        start = 0
+        try:
+            if f is None:
+                self._spool_dir.mkdir(parents=True, exist_ok=True)
+                f = self._spool_file = self.spool_path.open("ab")
+                if f.tell() == 0:
+                    f.write(spool.MAGIC)
+            start = f.tell()
+            f.write(spool.pack_block(self._overflow))
+            f.flush()  # in the OS's hands, as when the file was closed
+        except OSError as exc:
+            # The spool's own disk is full or unwritable: keep the items in memory (bounded)
+            # and try the file again in a second. Never an exception in the application.
+            if f is not None:
+                with contextlib.suppress(OSError):
+                    f.truncate(start)  # no half-written block in the file
+            self._spool_retry_at = time.monotonic() + 1.0
+            if not self._spool_warned:
+                self._spool_warned = True
+                log.warning(
+                    "chaintrack: the spool folder %s cannot be written (%s): reports are held in "
+                    "memory (up to CHAINTRACK_QUEUE_SIZE=%d) until it or the store can be "
+                    "written again.",
+                    self._spool_dir,
+                    exc,
+                    self.max_items,
+                )
+            self._hold_in_memory()
+            return
+        self._spool_retry_at = 0.0
         self._overflow = []
+
+    def _hold_in_memory(self) -> None:
+        """Past CHAINTRACK_QUEUE_SIZE items held for an unwritable spool, the newest are dropped,
+        counted, with a warning at most every ten seconds: the last resort, when neither the
+        store nor the spool folder can be written."""
+        excess = len(self._overflow) - self.max_items
+        if excess <= 0:
+            return
+        del self._overflow[self.max_items :]
+        self._spilled -= excess
+        self.dropped_total += excess
+        now = time.monotonic()
+        if now - self._dropped_warned_at >= 10.0:
+            self._dropped_warned_at = now
+            log.warning(
+                "chaintrack: neither the store nor the spool folder %s can be written: %d "
+                "reports were dropped so far (memory is bounded by CHAINTRACK_QUEUE_SIZE=%d).",
+                self._spool_dir,
+                self.dropped_total,
+                self.max_items,
+            )
 
     def _close_spool(self) -> None:
         """Close the spool file (the caller holds ``_spill_lock``)."""
@@ -311,6 +377,7 @@ class Writer(SpoolRecovery):
                     uploads = uploads or tag == spool.UPLOAD
                     items.append(item)
             if items:
+                self._guarded(self._lost_file.check, self.written)
                 self._inflight = items
                 uploads = uploads or any(i[0] == spool.UPLOAD for i in items)
                 with self._io_lock:
@@ -434,8 +501,9 @@ class Writer(SpoolRecovery):
                 if not self._offline:
                     self._offline = True
                     log.warning(
-                        "chaintrack: %s. Events are kept (new ones in %s) and sent when it is "
-                        "reachable again.",
+                        "chaintrack: %s. Reports are kept on disk in %s and written as soon as "
+                        "it can be written again (by this process, or by the next chaintrack "
+                        "process that opens it; `chaintrack store repair` writes them too).",
                         exc,
                         self._spool_dir,
                     )
@@ -448,8 +516,8 @@ class Writer(SpoolRecovery):
                 continue
             if self._offline:
                 self._offline = False
-                log.warning("chaintrack: %s is reachable again; sending the events kept while "
-                            "it was not.", redact(self.store.uri))  # fmt: skip
+                log.warning("chaintrack: %s is reachable again; writing the reports kept "
+                            "meanwhile.", redact(self.store.uri))  # fmt: skip
             return True
 
     def _write(self, items: list[spool.Item], uploads: bool | None = None) -> bool:
@@ -462,6 +530,7 @@ class Writer(SpoolRecovery):
             if uploaded is None:
                 return False
             items = uploaded
+        self._lost_file.seen(items)
         batch = self._build(items)
         for attempt in range(_RETRIES):
             try:

@@ -18,7 +18,12 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from chaintrack import config
-from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
+from chaintrack.errors import (
+    StoreError,
+    StoreUnavailableError,
+    TaskNotFoundError,
+    missing_dependency,
+)
 from chaintrack.store import migrate, pgcopy
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
@@ -49,6 +54,7 @@ from chaintrack.store.schema import (
     tasks,
 )
 from chaintrack.store.spanindex import index_spans
+from chaintrack.store.sqlitefile import SqliteFileWatch
 
 #: How long a writer waits for another process's write transaction before retrying.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -173,7 +179,7 @@ def _unstorable(exc: Exception) -> bool:
     return isinstance(exc, UnicodeEncodeError) or pgcopy.is_unstorable_text(exc)
 
 
-class SqlStore(QueryMixin, EvalSqlMixin):
+class SqlStore(QueryMixin, EvalSqlMixin, SqliteFileWatch):
     """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
     are in :class:`~chaintrack.store.queries.QueryMixin`."""
 
@@ -231,6 +237,7 @@ class SqlStore(QueryMixin, EvalSqlMixin):
         except BaseException:
             self.close()  # no connection outlives a store that could not be opened
             raise
+        self._remember_file()
 
     @staticmethod
     def _check_before_wal(path: Path) -> None:
@@ -294,6 +301,19 @@ class SqlStore(QueryMixin, EvalSqlMixin):
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, batch: WriteBatch) -> None:
+        """Store ``batch`` in one transaction. A database that cannot be written for now (a
+        full disk, a read-only file or file system, an I/O error, PostgreSQL down or out of
+        connections) raises StoreUnavailableError: the SDK's writer keeps the batch on disk and
+        writes it again until it succeeds, and a server answers 503."""
+        try:
+            self._write_batch(batch)
+        except OperationalError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreUnavailableError(
+                f"the store {self.display_uri} cannot be written now ({reason})"
+            ) from exc
+
+    def _write_batch(self, batch: WriteBatch) -> None:
         try:
             self._transaction(lambda conn: self._apply(conn, batch))
         except (UnicodeEncodeError, DataError, pgcopy.UnstorableTextError) as exc:
