@@ -8,6 +8,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# A test case's time depends on the machine's load (CI shares two cores with PostgreSQL and a
+# browser): Hypothesis' per-example deadline would make such tests flaky, not stricter.
+settings.register_profile("chaintrack", deadline=None)
+settings.load_profile("chaintrack")
 
 import pgserver
 from chaintrack import store

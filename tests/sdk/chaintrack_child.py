@@ -131,7 +131,25 @@ def paced() -> None:
         time.sleep(0.0005)
 
 
+def report(count: str, seconds: str) -> None:
+    """Report ``count`` scalars evenly over ``seconds``, then close the task and say how long
+    close() took."""
+    task = start("report")
+    logger = task.get_logger()
+    n, pause = int(count), float(seconds) / int(count)
+    for i in range(n):
+        logger.report_scalar("loss", "train", float(i), i)
+        if i % 1000 == 0:
+            print(f"reported {i}", flush=True)
+        time.sleep(pause)
+    print("closing", flush=True)
+    started = time.monotonic()
+    task.close()
+    print(f"closed in {time.monotonic() - started:.2f} s", flush=True)
+
+
 MODES = {
+    "report": report,
     "paced": paced,
     "normal": normal,
     "uncaught": uncaught,
