@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# A test case's time depends on the machine's load (CI shares two cores with PostgreSQL and a
-# browser): Hypothesis' per-example deadline would make such tests flaky, not stricter.
-settings.register_profile("chaintrack", deadline=None)
-settings.load_profile("chaintrack")
-
 import pgserver
 from chaintrack import store
 from chaintrack.sdk import writers
 from chaintrack.sdk.task import Task
 from pgserver import PostgresServer, PostgresUnavailable
+
+# A test case's time depends on the machine's load (CI shares two cores with PostgreSQL and a
+# browser): Hypothesis' per-example deadline would make such tests flaky, not stricter.
+settings.register_profile("chaintrack", deadline=None)
+settings.load_profile("chaintrack")
 
 
 @pytest.fixture(autouse=True)

@@ -50,7 +50,7 @@ def test_an_unwritable_database_for_a_few_seconds_loses_nothing(
         finally:
             immutable(database_files(chaintrack_home), False)
         wait_for_line(app, "closing")
-        out, err = app.communicate(timeout=WAIT)
+        _, err = app.communicate(timeout=WAIT)
     assert app.returncode == 0, err
     status, iterations = stored(chaintrack_home, task_id)
     assert iterations == list(range(20000))
