@@ -41,17 +41,6 @@ class TaskConfiguring:
             )
         return mutable
 
-    def set_parameters(self, values: Mapping[str, Any]) -> None:
-        """Set flat ``"Section/name"`` parameters (no section means ``General``)."""
-        for key, value in values.items():
-            section, _, name = str(key).partition("/")
-            if not name:
-                section, name = "General", section
-            text, type_name = params.encode(value, key)
-            self._writer.put(
-                (spool.PARAMETER, ParameterRecord(self.id, section, name, text, type_name))
-            )
-
     def set_user_properties(self, *iterables: Any, **properties: Any) -> None:
         """User properties: ``name=value`` or ``name={"value": v, "description": d}`` pairs."""
         entries: list[tuple[str, Any, str]] = []
