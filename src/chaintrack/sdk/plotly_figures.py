@@ -8,6 +8,7 @@ arrives in ClearML as what ClearML itself would have reported.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import math
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,8 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, Mapping):
+        if "bdata" in value and "dtype" in value:
+            return jsonable(_typed_array(value))
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return jsonable(value.tolist())
@@ -60,6 +63,18 @@ def jsonable(value: Any) -> Any:
         return float(value)  # Decimal, Fraction
     except (TypeError, ValueError):
         return str(value)
+
+
+def _typed_array(spec: Mapping[str, Any]) -> Any:
+    """A plotly.js typed array (``{"dtype": "f8", "bdata": base64, "shape": "2, 3"}``, how
+    plotly 6 and later encode numpy arrays) as the numbers it holds: readers of stored plots and
+    ClearML's UI expect plain lists."""
+    raw = base64.b64decode(str(spec["bdata"]))
+    array = np.frombuffer(raw, dtype=np.dtype(str(spec["dtype"])).newbyteorder("<"))
+    shape = spec.get("shape")
+    if shape:
+        array = array.reshape([int(n) for n in str(shape).split(",")])
+    return array
 
 
 def merge(base: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -181,7 +182,7 @@ class LoggerPlots:
         """A matplotlib figure (or ``matplotlib.pyplot`` for its current figure): a Plotly plot
         when it converts; a PNG debug sample when it does not, or when ``report_image=True``
         or ``report_interactive=False``."""
-        if hasattr(figure, "gcf") and not hasattr(figure, "savefig"):
+        if isinstance(figure, types.ModuleType) and hasattr(figure, "gcf"):
             figure = figure.gcf()  # the pyplot module
         if not hasattr(figure, "savefig"):
             raise unsupported("figure", figure, "a matplotlib Figure or matplotlib.pyplot")
