@@ -8,7 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import matplotlib
 import numpy as np
@@ -20,7 +20,7 @@ from chaintrack import Logger, Task
 from chaintrack.errors import InvalidArgumentError, UnsupportedTypeError
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def plots(task: Task) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -173,9 +173,9 @@ def test_matplotlib_figures_convert_to_plotly_or_become_png_samples(task: Task) 
 
 
 class _Counting(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         _Counting.hits.append(self.path)
         self.send_response(200)
         self.end_headers()
