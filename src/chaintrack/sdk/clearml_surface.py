@@ -53,7 +53,8 @@ TASK: dict[str, tuple[str, str]] = {
     "completed": (WORKS, ""),
     "connect": (
         DIFFERENT,
-        "dicts and objects' attributes; no ignore_remote_overrides (nothing overrides parameters remotely)",
+        "dicts and objects' attributes; no ignore_remote_overrides (nothing overrides "
+        "parameters remotely)",
     ),
     "connect_configuration": (
         DIFFERENT,
@@ -106,11 +107,13 @@ TASK: dict[str, tuple[str, str]] = {
     "get_tags": (WORKS, ""),
     "get_task": (
         DIFFERENT,
-        "by task_id, or the newest of project_name and task_name (no tags, allow_archived or task_filter)",
+        "by task_id, or the newest of project_name and task_name (no tags, allow_archived or "
+        "task_filter)",
     ),
     "get_tasks": (
         DIFFERENT,
-        "filters project_name, task_name (exact), tags, status and limit (no task_ids, allow_archived or task_filter)",
+        "filters project_name, task_name (exact), tags, status and limit (no task_ids, "
+        "allow_archived or task_filter)",
     ),
     "get_user_properties": (DIFFERENT, "the values only (no value_only argument)"),
     "id": (WORKS, ""),
