@@ -17,7 +17,7 @@ from chaintrack import Logger, Task
 from chaintrack.clearml import push
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def test_plots_and_images_are_in_the_offline_session(tmp_path: Path) -> None:

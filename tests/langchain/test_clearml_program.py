@@ -69,7 +69,8 @@ IMPORTS = {
     "from clearml import Logger, Task": "from chaintrack import Logger, Task",
     "from langchain_community.callbacks import ClearMLCallbackHandler":
         "from chaintrack.langchain import ClearMLCallbackHandler",
-    "from langchain_openai import OpenAI": "from chaintrack.demo.models import ScriptedLLM as OpenAI",
+    "from langchain_openai import OpenAI":
+        "from chaintrack.demo.models import ScriptedLLM as OpenAI",
 }  # fmt: skip
 
 

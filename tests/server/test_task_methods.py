@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from test_rest_store import LiveServer
 
@@ -46,6 +47,9 @@ def test_parameters_set_get_replace_and_delete(backend: str) -> None:
         "Args/batch": 16, "General/lr": 0.1, "General/seed": 7, "Model/dims/hidden": 64,
         "Model/name": "small", "properties/owner": "ana",
     }  # fmt: skip
+    if backend != "embedded":  # a deleted parameter is gone from the REST API too
+        rows = httpx.get(f"{backend}/api/v1/tasks/{task.id}/parameters").json()
+        assert {f"{p['section']}/{p['name']}" for p in rows} == set(again.get_parameters())
     again.set_parameters({"Args/batch": 32}, lr=0.5)  # replaces every parameter
     assert again.get_parameters() == {"Args/batch": 32, "General/lr": 0.5,
                                       "properties/owner": "ana"}  # fmt: skip
@@ -94,6 +98,13 @@ def test_fields_status_progress_and_links(backend: str, monkeypatch: pytest.Monk
     [plot] = again.get_reported_plots()
     assert (plot["metric"], plot["variant"], plot["iter"]) == ("h", "s", 12)
     assert json.loads(plot["plot_str"])["data"][0]["y"] == [1.0, 2.0]
+    if backend != "embedded":  # the server's REST API holds the same, for any HTTP client
+        base = f"{backend}/api/v1/tasks/{task.id}"
+        [event] = httpx.get(f"{base}/events", params={"kind": "plot"}).json()
+        assert (event["metric"], event["iter"]) == ("h", 12)
+        assert event["data"]["data"][0]["type"] == "bar"
+        task_fields = httpx.get(base).json()
+        assert task_fields["name"] == "renamed" and task_fields["runtime"]["progress"] == 40
 
 
 def test_status_changes_and_publish(backend: str) -> None:
