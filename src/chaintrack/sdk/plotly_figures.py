@@ -48,11 +48,15 @@ def jsonable(value: Any) -> Any:
             return jsonable(_typed_array(value))
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            numbers = value.astype(object)
+            numbers[~np.isfinite(value)] = None
+            return numbers.tolist()
         return jsonable(value.tolist())
     if isinstance(value, np.generic):
         return jsonable(value.item())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
+        return _sequence(value)
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
     if hasattr(value, "isoformat"):  # pandas.Timestamp
@@ -63,6 +67,20 @@ def jsonable(value: Any) -> Any:
         return float(value)  # Decimal, Fraction
     except (TypeError, ValueError):
         return str(value)
+
+
+def _sequence(values: Any) -> list[Any]:
+    # The common case, a list of plain numbers or strings, without a call per item.
+    out: list[Any] = []
+    for v in values:
+        kind = type(v)
+        if kind is float:
+            out.append(v if v - v == 0.0 else None)  # NaN and ±inf give NaN here
+        elif kind is int or kind is str or v is None or kind is bool:
+            out.append(v)
+        else:
+            out.append(jsonable(v))
+    return out
 
 
 def _typed_array(spec: Mapping[str, Any]) -> Any:

@@ -69,6 +69,7 @@ def plotly_json(figure: Any) -> dict[str, Any]:
         raise unsupported("figure", figure, "a plotly Figure or a dict with 'data' and 'layout'")
     if not isinstance(plot.get("data", []), (list, tuple)):
         raise invalid("figure", figure, "a figure whose 'data' is a list of traces")
+    # Read now, into plain lists: later changes to the figure or its arrays change nothing.
     result: dict[str, Any] = _figures().jsonable(plot)
     result.setdefault("data", [])
     result.setdefault("layout", {})
@@ -156,8 +157,9 @@ class LoggerPlots:
     #: ``Logger.matplotlib_force_report_non_interactive(True)``: matplotlib figures as PNGs.
     _matplotlib_as_png: ClassVar[bool] = False
 
-    def _plot(self, title: str, series: str, iteration: Any, plot: dict[str, Any]) -> None:
-        text = json.dumps(_figures().jsonable(plot), allow_nan=False)
+    def _plot(self, title: str, series: str, iteration: Any, plot: dict[str, Any],
+              converted: bool = False) -> None:  # fmt: skip
+        text = json.dumps(plot if converted else _figures().jsonable(plot), allow_nan=False)
         self._event(PLOT, str(title), str(series), _iteration(iteration), data=text)
 
     def report_plotly(
@@ -168,7 +170,7 @@ class LoggerPlots:
         layout = plot["layout"] if isinstance(plot["layout"], dict) else {}
         layout["title"] = series  # as ClearML: the plot is titled by its series
         plot["layout"] = layout
-        self._plot(title, series, iteration, plot)
+        self._plot(title, series, iteration, plot, converted=True)
 
     def report_matplotlib_figure(
         self,
@@ -189,7 +191,7 @@ class LoggerPlots:
         as_png = report_image or not report_interactive or type(self)._matplotlib_as_png
         plot = None if as_png else matplotlib_to_plotly(figure)
         if plot is not None:
-            self._plot(title, series, iteration, plot)
+            self._plot(title, series, iteration, plot, converted=True)
             return
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
