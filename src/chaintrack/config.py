@@ -145,6 +145,13 @@ MIRROR = Setting(
     "ClearML's own configuration picks the server (`clearml.conf`, `CLEARML_API_HOST`, …) or "
     "offline mode (`CLEARML_OFFLINE_MODE=1`). Empty: no mirror.",
 )
+UI_URL = Setting(
+    "CHAINTRACK_UI_URL",
+    "http://127.0.0.1:8600",
+    "The address of the web UI that `task.get_output_log_web_page()` builds task links on when "
+    "tasks are stored locally (the default is where `chaintrack ui` serves). With an "
+    "`http(s)://` CHAINTRACK_TRACKING_URI the links use the tracking server's address instead.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     HOME,
@@ -164,6 +171,7 @@ SETTINGS: tuple[Setting, ...] = (
     SERVER_INGEST_QUEUE,
     HTTP_TIMEOUT,
     MIRROR,
+    UI_URL,
 )
 
 
@@ -285,6 +293,16 @@ def mirror() -> str | None:
         f"{MIRROR.name}={MIRROR.raw()!r} is not a mirror chaintrack knows; set it to `clearml` "
         "or unset it."
     )
+
+
+def ui_url() -> str:
+    value = UI_URL.raw().strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"{UI_URL.name}={value!r} is not a web address; set it to the http(s):// address "
+            "the chaintrack UI is reachable at (for example http://127.0.0.1:8600), or unset it."
+        )
+    return value
 
 
 def render_markdown() -> str:

@@ -49,6 +49,11 @@ class MirrorError(ChainTrackError):
     call). Nothing recorded in chaintrack is changed by a failed push."""
 
 
+class NotSupportedError(ChainTrackError, NotImplementedError):
+    """A ClearML SDK call that chaintrack does not offer (remote execution, agents, queues…);
+    the message says why and what to do instead."""
+
+
 class MissingDependencyError(ChainTrackError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

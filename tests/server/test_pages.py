@@ -78,6 +78,6 @@ def test_the_trace_tab_shows_the_run_tree_with_its_numbers(api: Api, store: Stor
 
 def test_an_unknown_tab_is_a_clear_400(api: Api, store: Store) -> None:
     write_task(store, "u" * 32)
-    page = api.get(f"/tasks/{'u' * 32}?tab=plots")
+    page = api.get(f"/tasks/{'u' * 32}?tab=nope")
     assert page.status_code == 400
-    assert "tab=&#39;plots&#39; is not valid: use one of info, execution" in page.text
+    assert "tab=&#39;nope&#39; is not valid: use one of info, execution" in page.text

@@ -40,15 +40,6 @@ class TaskConfiguring:
             self._writer.put(items.record(ParameterRecord(self.id, section, key, text, type_name)))
         return mutable
 
-    def set_parameters(self, values: Mapping[str, Any]) -> None:
-        """Set flat ``"Section/name"`` parameters (no section means ``General``)."""
-        for key, value in values.items():
-            section, _, name = str(key).partition("/")
-            if not name:
-                section, name = "General", section
-            text, type_name = params.encode(value, key)
-            self._writer.put(items.record(ParameterRecord(self.id, section, name, text, type_name)))
-
     def set_user_properties(self, *iterables: Any, **properties: Any) -> None:
         """User properties: ``name=value`` or ``name={"value": v, "description": d}`` pairs."""
         entries: list[tuple[str, Any, str]] = []

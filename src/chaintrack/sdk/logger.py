@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import mimetypes
@@ -12,8 +13,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, invalid
-from chaintrack.sdk import items
+from chaintrack.sdk import clearml_surface, items
 from chaintrack.sdk.console import original_stdout
+from chaintrack.sdk.plots import LoggerPlots
 from chaintrack.sdk.serialize import dumps
 from chaintrack.sdk.tables import to_table
 from chaintrack.store.blobs import safe_segment
@@ -61,7 +63,7 @@ def _iteration(value: Any) -> int:
     return whole
 
 
-class Logger:
+class Logger(LoggerPlots):
     """Reports of one task. Every method returns at once; the writer thread stores the data."""
 
     def __init__(self, task: Task, put: Callable[[items.Item], None] | None = None) -> None:
@@ -71,6 +73,16 @@ class Logger:
         #: Where reports go: the writer's queue, or (``put``) a producer that writes them with
         #: its own items (the LangChain handler's tables and pictures, on the writer thread).
         self._put = task._writer.put if put is None else put
+        self._sample_history: int | None = None
+
+    @classmethod
+    def current_logger(cls) -> Logger | None:
+        """The logger of the task ``Task.init`` started in this process (None when no task is
+        open), as ClearML's ``Logger.current_logger()``."""
+        from chaintrack.sdk.task import Task
+
+        task = Task.current_task()
+        return task.get_logger() if task is not None else None
 
     def _event(
         self,
@@ -209,7 +221,30 @@ class Logger:
         data["extension"] = ext
         self._event(MEDIA, str(title), str(series), iteration, data=json.dumps(data))
 
-    def flush(self) -> bool:
+    def flush(self, wait: bool = False) -> bool:
         """Wait until everything reported so far is in the store (False after
-        CHAINTRACK_DRAIN_TIMEOUT seconds: a stuck store must not hang the application)."""
+        CHAINTRACK_DRAIN_TIMEOUT seconds: a stuck store must not hang the application).
+        ``wait`` is ClearML's argument; chaintrack always waits."""
         return self._writer.flush(config.drain_timeout())
+
+    def set_default_debug_sample_history(self, max_history: int) -> None:
+        """Kept and returned by the getter; chaintrack keeps every debug sample."""
+        self._sample_history = int(max_history)
+
+    def get_default_debug_sample_history(self) -> int:
+        return -1 if self._sample_history is None else self._sample_history
+
+    def get_flush_period(self) -> float | None:
+        """None: chaintrack's writer stores reports as they come, not on a period."""
+        return None
+
+    def set_flush_period(self, period: float) -> None:
+        """Accepted and ignored (deprecated in ClearML too)."""
+
+    def capture_logging(self) -> contextlib.AbstractContextManager[None]:
+        """A context manager that changes nothing: the task's console capture already records
+        what ``logging`` writes to stdout and stderr."""
+        return contextlib.nullcontext()
+
+
+clearml_surface.install_refusals(Logger, "Logger", clearml_surface.LOGGER)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import items, mirror
+from chaintrack.sdk import clearml_surface, items, mirror
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -29,6 +29,7 @@ from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import Model, ModelList
 from chaintrack.sdk.reading import TaskReads
 from chaintrack.sdk.source import Convert, Source
+from chaintrack.sdk.task_methods import TaskEveryday
 from chaintrack.sdk.writer import Writer
 from chaintrack.sdk.writers import writer_for
 from chaintrack.store import open_store
@@ -90,7 +91,7 @@ def _default_task_name() -> str:
     return script if script and script != "-c" else "untitled"
 
 
-class Task(TaskConfiguring, TaskReads):
+class Task(TaskEveryday, TaskConfiguring, TaskReads):
     """A run: its parameters, what it reported, its artifacts and models, its status."""
 
     TaskTypes = TaskTypes
@@ -458,3 +459,7 @@ class Task(TaskConfiguring, TaskReads):
     def open_tasks(cls) -> list[Task]:
         with cls._class_lock:
             return list(cls._open_tasks)
+
+
+clearml_surface.install_refusals(Task, "Task", clearml_surface.TASK,
+                                 clearml_surface.TASK_PROPERTIES)  # fmt: skip

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError
-from chaintrack.server import views
+from chaintrack.server import plots, views
 from chaintrack.server.security import SESSION_COOKIE, session_value
 from chaintrack.store import params
 from chaintrack.store.base import Store
@@ -42,6 +42,7 @@ TABS = (
     ("console", "Console"),
     ("scalars", "Scalars"),
     ("tables", "Tables"),
+    ("plots", "Plots"),
     ("debug", "Debug samples"),
     ("artifacts", "Artifacts & models"),
     ("trace", "Trace"),
@@ -181,7 +182,9 @@ def tasks(
 def compare(request: Request, ids: list[str] = Query([]), hide_identical: bool = False) -> Response:  # noqa: B008
     view = views.compare_view(_store(request), views.task_ids(ids))
     charts = [{"title": title, "traces": traces} for title, traces in view.scalars.items()]
-    return render(request, "compare.html", view=view, charts=charts, hide_identical=hide_identical)
+    compared = plots.compare_plots(_store(request), view.tasks)
+    return render(request, "compare.html", view=view, charts=charts, plots=compared,
+                  hide_identical=hide_identical)  # fmt: skip
 
 
 # -- a task ----------------------------------------------------------------------------------
@@ -378,6 +381,7 @@ _TABS = {
     "console": _console,
     "scalars": _scalars,
     "tables": _tables,
+    "plots": lambda _request, store, task_id: plots.plots_tab(store, task_id),
     "debug": _debug,
     "artifacts": _artifacts,
     "trace": _trace,

@@ -67,6 +67,12 @@ class TaskRecord:
         return cls(**data)
 
 
+#: The ``type`` of a parameter row that marks the parameter deleted (``task.delete_parameter``):
+#: stores upsert parameters, so deleting writes this in place of the value, and every read of
+#: parameters leaves such rows out.
+DELETED_PARAMETER = "<deleted>"
+
+
 @dataclass(frozen=True)
 class ParameterRecord:
     task_id: str

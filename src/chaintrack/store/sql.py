@@ -31,6 +31,7 @@ from chaintrack.store.evalsql import EvalSqlMixin
 from chaintrack.store.evaltables import eval_results
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
+    DELETED_PARAMETER,
     ArtifactRecord,
     ConfigurationRecord,
     Event,
@@ -438,7 +439,9 @@ class SqlStore(QueryMixin, EvalSqlMixin, SqliteFileWatch):
         return found
 
     def get_parameters(self, task_id: str) -> list[ParameterRecord]:
-        stmt = select(parameters).where(parameters.c.task_id == task_id)
+        stmt = select(parameters).where(
+            parameters.c.task_id == task_id, parameters.c.type != DELETED_PARAMETER
+        )
         with self._read_engine.connect() as conn:
             rows = conn.execute(stmt.order_by(parameters.c.section, parameters.c.name)).mappings()
             return [ParameterRecord(**dict(r)) for r in rows]
