@@ -137,6 +137,15 @@ MIRROR = Setting(
     "ClearML's own configuration picks the server (`clearml.conf`, `CLEARML_API_HOST`, …) or "
     "offline mode (`CLEARML_OFFLINE_MODE=1`). Empty: no mirror.",
 )
+PRICES = Setting(
+    "CHAINTRACK_PRICES",
+    "",
+    "A JSON file of model prices that win over the bundled genai-prices table, in USD per "
+    'million tokens: `{"models": {"my-model": {"input_mtok": 0.5, "output_mtok": 1.5}}}` '
+    "(also `cache_read_mtok`, `cache_write_mtok`, `input_audio_mtok`, `output_audio_mtok`). "
+    "Read by whatever writes the store (the SDK for a database, the server for `http(s)://`). "
+    "Empty: the bundled table only; prices are never fetched from the network.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     HOME,
@@ -155,6 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
     SERVER_INGEST_QUEUE,
     HTTP_TIMEOUT,
     MIRROR,
+    PRICES,
 )
 
 
@@ -272,6 +282,12 @@ def mirror() -> str | None:
         f"{MIRROR.name}={MIRROR.raw()!r} is not a mirror chaintrack knows; set it to `clearml` "
         "or unset it."
     )
+
+
+def prices_file() -> Path | None:
+    """The price override file (``CHAINTRACK_PRICES``), or None."""
+    raw = PRICES.raw().strip()
+    return Path(raw).expanduser() if raw else None
 
 
 def render_markdown() -> str:

@@ -41,6 +41,7 @@ from chaintrack.store.records import (
     TaskRecord,
     WriteBatch,
 )
+from chaintrack.store.rest_extras import RestExtrasMixin
 from chaintrack.store.views import (
     EventPage,
     EventQuery,
@@ -107,7 +108,7 @@ class RestBlobStore:
         return self.local_path(uri).open("rb")
 
 
-class RestStore:
+class RestStore(RestExtrasMixin):
     """A tracking server's store (see the module docstring). No request is made until the
     store is used: the server may come up after the application started."""
 
