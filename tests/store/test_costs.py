@@ -73,10 +73,10 @@ def test_model_calls_are_priced_with_genai_prices_own_numbers(store: SqlStore) -
         "mini": genai_cost("gpt-4o-mini", 101.0, input_tokens=1200, output_tokens=300),
         "sonnet": genai_cost(
             "claude-3-5-sonnet-20241022", 102.0, input_tokens=2000, output_tokens=500
-        ),  # fmt: skip
+        ),
         "cached": genai_cost(
             "gpt-4o", 103.0, input_tokens=1000, output_tokens=100, cache_read_tokens=800
-        ),  # fmt: skip
+        ),
     }
     for span_id, cost in expected.items():
         assert costs[span_id][0] == pytest.approx(cost, rel=1e-12), span_id
