@@ -101,8 +101,9 @@ def test_feedback_on_an_unknown_task_is_refused() -> None:
         ghost.log_feedback("q", 1)
 
 
-def test_trace_costs_and_repricing_through_the_sdk(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_trace_costs_and_repricing_through_the_sdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     task = Task.init(project_name="costs", task_name="run")
     for n in range(2):
         report(task, f"root{n}")
