@@ -276,3 +276,37 @@ def test_money_is_shown_plainly_and_unknown_is_not_zero() -> None:
     assert usd(0.0) == "$0"
     assert usd(12.3456) == "$12.35"
     assert usd(1e-9) == "<$0.000001"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-4o-mini",
+        "gpt-4o",
+        "o3-mini",
+        "claude-3-5-sonnet-20241022",
+        "claude-sonnet-4-5",
+        "gemini-1.5-pro",
+        "deepseek-chat",
+    ],
+)
+def test_cached_prices_equal_genai_prices_for_any_usage(model: str) -> None:
+    """The table caches each model's per-token prices (tiered ones are priced in full every
+    time); whatever the usage, the price is genai-prices' own."""
+    import random
+
+    table = PriceTable()
+    draw = random.Random(model)
+    for _ in range(40):
+        prompt, completion = draw.randint(0, 400_000), draw.randint(0, 20_000)
+        cached = draw.randint(0, prompt)
+        written = draw.randint(0, prompt - cached)
+        reasoning = draw.randint(0, completion)
+        when = 1.6e9 + draw.randint(0, 10**8)
+        price = table.price(model, TokenUsage(prompt, completion, cached, written, reasoning), when)
+        usage = {"input_tokens": prompt, "output_tokens": completion,
+                 "cache_read_tokens": cached, "cache_write_tokens": written,
+                 "output_reasoning_tokens": reasoning}  # fmt: skip
+        expected = genai_cost(model, when, **{k: v for k, v in usage.items() if v})
+        assert price is not None
+        assert price.cost_usd == pytest.approx(expected, rel=1e-12, abs=1e-15), usage

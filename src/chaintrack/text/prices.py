@@ -191,6 +191,9 @@ class PriceTable:
         self._snapshot: Any = None
         self._version = ""
         self._lookups: dict[str, Any] = {}
+        #: Per genai-prices ModelPrice (kept alive here, so its id stays its own): the price per
+        #: token of each usage key when the price is linear in them, else None.
+        self._linear: dict[int, tuple[Any, dict[str, Decimal] | None]] = {}
         self._lock = threading.Lock()
         self._missing_warned = False
 
@@ -268,10 +271,19 @@ class PriceTable:
         if found is None:
             return None
         provider, info = found
-        from genai_prices import Usage
-
-        at = datetime.fromtimestamp(when, timezone.utc) if when else None
+        at = datetime.fromtimestamp(when, timezone.utc) if when else datetime.now(timezone.utc)
         try:
+            model_price = info.get_prices(at)
+            rates = self._linear.get(id(model_price))
+            if rates is None:
+                rates = self._linear[id(model_price)] = (model_price, _linear_rates(model_price))
+            if rates[1] is not None:
+                counts = usage.as_genai()
+                total = sum((Decimal(counts.get(k, 0)) * r for k, r in rates[1].items()),
+                            Decimal(0))  # fmt: skip
+                return Price(float(total), self._version)
+            from genai_prices import Usage
+
             calc = info.calc_price(Usage(**usage.as_genai()), provider, genai_request_timestamp=at)
         except (LookupError, ValueError, ArithmeticError):
             return None  # a price the table cannot give for this usage: unknown
@@ -293,6 +305,37 @@ class PriceTable:
         )
         total = sum((Decimal(n) * p for n, p in parts), zero) / per
         return Price(float(total), self._override_source)
+
+
+_USAGE_KEYS = tuple(TokenUsage(1, 1, 1, 1, 1, 1, 1).as_genai())
+
+
+def _linear_rates(model_price: Any) -> dict[str, Decimal] | None:
+    """The price per token of each usage key when ``model_price`` is linear in the token
+    counts (no tiers), found with genai-prices' own calculation and checked at another point;
+    None when it is not (then every call is priced by genai-prices in full)."""
+    from genai_prices import Usage
+    from genai_prices.types import TieredPrices
+
+    if any(isinstance(v, TieredPrices) for v in vars(model_price).values()):
+        return None
+    base = {"input_tokens": 4_000_000, "output_tokens": 4_000_000}
+
+    def total(extra: dict[str, int]) -> Decimal:
+        counts = {**base, **{k: base.get(k, 0) + v for k, v in extra.items()}}
+        return Decimal(model_price.calc_price(Usage(**counts))["total_price"])
+
+    zero = total({})
+    rates = {key: (total({key: 1_000_000}) - zero) / 1_000_000 for key in _USAGE_KEYS}
+    if zero != sum((Decimal(base[k]) * rates[k] for k in base), Decimal(0)):
+        return None
+    probe = {"input_tokens": 1234, "output_tokens": 567, "cache_read_tokens": 89,
+             "cache_write_tokens": 12, "output_reasoning_tokens": 34, "input_audio_tokens": 5,
+             "output_audio_tokens": 6}  # fmt: skip
+    expected = Decimal(model_price.calc_price(Usage(**probe))["total_price"])
+    if expected != sum((Decimal(n) * rates[k] for k, n in probe.items()), Decimal(0)):
+        return None
+    return rates
 
 
 _default: PriceTable | None = None
