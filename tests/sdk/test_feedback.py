@@ -115,6 +115,10 @@ def test_trace_costs_and_repricing_through_the_sdk(
     task.close()
     mini = float(genai_prices.calc_price(genai_prices.Usage(input_tokens=1000, output_tokens=100),
                                          "gpt-4o-mini").total_price)  # fmt: skip
+    spans = task.get_spans().set_index("span_id")
+    assert spans.loc["call2", "cost_usd"] == pytest.approx(mini)
+    assert spans.loc["call2", "price_source"] == f"genai-prices {genai_prices.__version__}"
+    assert math.isnan(spans.loc["call0", "cost_usd"])  # unknown, not 0
     costs = chaintrack.trace_costs(task.id)
     assert costs["root0"] is None and costs["root1"] is None  # unknown model: unknown
     assert costs["root2"] == pytest.approx(mini)
