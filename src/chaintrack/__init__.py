@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chaintrack._version import __version__
+from chaintrack.sdk.costs import reprice, trace_costs
+from chaintrack.sdk.feedback import get_feedback
 from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import OutputModel
 from chaintrack.sdk.task import Task
@@ -21,6 +23,9 @@ __all__ = [
     "__version__",
     "compare_experiments",
     "evaluate",
+    "get_feedback",
+    "reprice",
+    "trace_costs",
 ]
 
 #: Imported on first use: a run that only logs tasks does not pay for the evaluation code.

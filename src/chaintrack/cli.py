@@ -403,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.eval.command import register as register_experiments
 
     register_experiments(commands)
+
+    from chaintrack.reprice_command import register as register_reprice
+
+    register_reprice(commands)
     return parser
 
 

@@ -152,6 +152,15 @@ UI_URL = Setting(
     "tasks are stored locally (the default is where `chaintrack ui` serves). With an "
     "`http(s)://` CHAINTRACK_TRACKING_URI the links use the tracking server's address instead.",
 )
+PRICES = Setting(
+    "CHAINTRACK_PRICES",
+    "",
+    "A JSON file of model prices that win over the bundled genai-prices table, in USD per "
+    'million tokens: `{"models": {"my-model": {"input_mtok": 0.5, "output_mtok": 1.5}}}` '
+    "(also `cache_read_mtok`, `cache_write_mtok`, `input_audio_mtok`, `output_audio_mtok`). "
+    "Read by whatever writes the store (the SDK for a database, the server for `http(s)://`). "
+    "Empty: the bundled table only; prices are never fetched from the network.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     HOME,
@@ -172,6 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
     HTTP_TIMEOUT,
     MIRROR,
     UI_URL,
+    PRICES,
 )
 
 
@@ -303,6 +313,12 @@ def ui_url() -> str:
             "the chaintrack UI is reachable at (for example http://127.0.0.1:8600), or unset it."
         )
     return value
+
+
+def prices_file() -> Path | None:
+    """The price override file (``CHAINTRACK_PRICES``), or None."""
+    raw = PRICES.raw().strip()
+    return Path(raw).expanduser() if raw else None
 
 
 def render_markdown() -> str:

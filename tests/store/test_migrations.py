@@ -205,7 +205,8 @@ def test_upgrading_a_second_revision_store_keeps_every_row(
         command.downgrade(migrate.alembic_config(conn), "0002")  # type: ignore[arg-type]
     assert migrate.current_revision(engine) == "0002"
     assert "ix_events_time" not in {i["name"] for i in inspect(engine).get_indexes("events")}
-    # Tables of later revisions (event_counts: 0003, datasets and results: 0005) are not there.
+    # Tables of later revisions (event_counts: 0003, datasets and results: 0005, feedback: 0006)
+    # are not there.
     at_0002 = set(inspect(engine).get_table_names()) & set(schema.metadata.tables)
     before = _rows(engine, at_0002 - {"event_counts"})
     columns = {name: [c["name"] for c in inspect(engine).get_columns(name)] for name in before}

@@ -23,7 +23,7 @@ from chaintrack.store.records import (
 SPAN_COLUMNS = (
     "span_id", "parent_id", "kind", "name", "start_time", "end_time", "latency_ms", "status",
     "error", "input", "output", "prompt_tokens", "completion_tokens", "total_tokens",
-    "model_name",
+    "model_name", "cost_usd", "price_source",
 )  # fmt: skip
 
 if TYPE_CHECKING:
@@ -158,10 +158,15 @@ class TaskReads:
     def get_spans(self) -> Any:
         """The run tree (LLM, chat model, chain, tool and retriever runs) as a pandas DataFrame
         with :data:`SPAN_COLUMNS`, oldest start first; ``parent_id`` links a run to its parent
-        (None for a root). Times are UTC timestamps; token counts are nullable integers."""
+        (None for a root). Times are UTC timestamps; token counts are nullable integers;
+        ``cost_usd`` is the stored cost (NaN: unknown) and ``price_source`` what priced it."""
         import pandas as pd
 
-        rows = [e.data for e in self._read_store().get_events(self.id, SPAN) if e.data]
+        store = self._read_store()
+        rows = [e.data for e in store.get_events(self.id, SPAN) if e.data]
+        costs = store.span_costs(self.id)
+        for row in rows:
+            row["cost_usd"], row["price_source"] = costs.get(str(row.get("span_id")), (None, None))
         frame = pd.DataFrame([[row.get(c) for c in SPAN_COLUMNS] for row in rows],
                              columns=list(SPAN_COLUMNS))  # fmt: skip
         for column in ("start_time", "end_time"):
@@ -169,6 +174,7 @@ class TaskReads:
         for column in ("prompt_tokens", "completion_tokens", "total_tokens"):
             frame[column] = frame[column].astype("Int64")
         frame["latency_ms"] = frame["latency_ms"].astype("float64")
+        frame["cost_usd"] = frame["cost_usd"].astype("float64")
         return frame.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 

@@ -25,6 +25,7 @@ from chaintrack.sdk.environment import (
     capture_script,
     current_user,
 )
+from chaintrack.sdk.feedback import TaskFeedback
 from chaintrack.sdk.logger import Logger
 from chaintrack.sdk.models import Model, ModelList
 from chaintrack.sdk.reading import TaskReads
@@ -91,7 +92,7 @@ def _default_task_name() -> str:
     return script if script and script != "-c" else "untitled"
 
 
-class Task(TaskEveryday, TaskConfiguring, TaskReads):
+class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
     """A run: its parameters, what it reported, its artifacts and models, its status."""
 
     TaskTypes = TaskTypes

@@ -32,7 +32,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, api_eval, ui, ui_eval
+from chaintrack.server import api, api_eval, api_extras, ui, ui_eval, ui_feedback
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.store.base import Store
@@ -97,6 +97,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_eval.router)
     app.include_router(ui_eval.router)
+    app.include_router(api_extras.router)
+    app.include_router(ui_feedback.router)
     app.include_router(ui.router)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
     app.add_exception_handler(DatasetNotFoundError, _handler(404))

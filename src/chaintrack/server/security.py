@@ -5,7 +5,8 @@
   the local UI through DNS rebinding. (Behind a reverse proxy, use a token.)
 - **Token.** With an auth token, API requests need ``Authorization: Bearer <token>``; the UI's
   pages (GET only) also accept the session cookie set by the sign-in page. Writes never accept
-  the cookie, so another site cannot make a signed-in browser write (no CSRF).
+  the cookie, so another site cannot make a signed-in browser write (no CSRF), except the UI's
+  feedback forms (``/tasks/{id}/feedback``), which also need their CSRF token (``forms.py``).
 - **Body limits.** A body larger than the limit gets 413 with the limit and the setting that
   raises it, before it is read (Content-Length) or as soon as it passes the limit (chunked).
 - **Headers.** Every response says ``nosniff`` and ``no-referrer`` and carries
@@ -66,6 +67,12 @@ class RequestTooLargeError(Exception):
         )
 
 
+def _is_form(method: str, path: str) -> bool:
+    """A UI form that writes with the session cookie (its route checks the CSRF token)."""
+    parts = path.split("/")
+    return method == "POST" and len(parts) == 4 and parts[1] == "tasks" and parts[3] == "feedback"
+
+
 def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].split("]", 1)[0]
@@ -104,7 +111,11 @@ class Gate:
                 )
                 return
         public = path in _PUBLIC or path.startswith("/static/")
-        if self.token is not None and not public and not self._authorized(headers, scope["method"]):
+        if (
+            self.token is not None
+            and not public
+            and not self._authorized(headers, scope["method"], path)
+        ):
             await self._refuse(scope, send, path)
             return
         upload = scope["method"] == "PUT" and path.startswith(_UPLOAD_PREFIX)
@@ -146,12 +157,12 @@ class Gate:
                 raise
             await _reply(send, 413, str(exc))
 
-    def _authorized(self, headers: dict[str, bytes], method: str) -> bool:
+    def _authorized(self, headers: dict[str, bytes], method: str, path: str) -> bool:
         assert self.token is not None and self.session is not None
         auth = headers.get("authorization", b"")
         if auth[:7].lower() == b"bearer ":
             return hmac.compare_digest(auth[7:].strip(), self.token)
-        if method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD") and not _is_form(method, path):
             return False
         cookie = SimpleCookie()
         try:

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError
 from chaintrack.server import plots, views
+from chaintrack.server.forms import set_csrf, usd
 from chaintrack.server.security import SESSION_COOKIE, session_value
 from chaintrack.store import params
 from chaintrack.store.base import Store
@@ -62,6 +63,7 @@ _env.globals.update(
     cell=views.cell_text,
     version=__version__,
     tabs=TABS,
+    usd=usd,
 )
 
 
@@ -204,7 +206,7 @@ def task(request: Request, task_id: str, tab: str = "info") -> Response:
         "duration": views.duration(record),
     }
     context.update(_TABS[tab](request, store, task_id))
-    return render(request, "task.html", **context)
+    return set_csrf(request, render(request, "task.html", **context))
 
 
 def _info(request: Request, store: Store, task_id: str) -> dict[str, Any]:
@@ -347,7 +349,10 @@ def _trace(request: Request, store: Store, task_id: str) -> dict[str, Any]:
             root = span
         rows.append({"depth": view.depth, "span": span, "bar": _bar(root, span)})
     pages = max(1, math.ceil(found.total_roots / 20))
-    return {"trace": found, "rows": rows, "number": page, "pages": pages}
+    from chaintrack.server.ui_feedback import trace_context
+
+    return {"trace": found, "rows": rows, "number": page, "pages": pages,
+            **trace_context(request, store, task_id)}  # fmt: skip
 
 
 def _bar(root: dict[str, Any], span: dict[str, Any]) -> tuple[float, float]:

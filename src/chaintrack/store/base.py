@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from chaintrack.store.evalrecords import EvalStore
 from chaintrack.store.records import (
@@ -27,6 +27,11 @@ from chaintrack.store.views import (
     TaskSummary,
     TracePage,
 )
+
+if TYPE_CHECKING:
+    from chaintrack.store.costs import RepriceResult
+    from chaintrack.store.feedback import FeedbackRecord
+    from chaintrack.text.prices import PriceTable
 
 
 @runtime_checkable
@@ -121,6 +126,31 @@ class Store(EvalStore, Protocol):
 
     def trace_page(self, task_id: str, offset: int = 0, limit: int = 20) -> TracePage:
         """Root spans ``offset`` to ``offset + limit`` with their descendants."""
+        ...
+
+    # -- feedback and costs (``store/feedback.py``, ``store/costs.py``) ---------------------
+
+    def add_feedback(self, record: FeedbackRecord) -> FeedbackRecord:
+        """Store a feedback (once per id); the task, and the span when named, must exist."""
+        ...
+
+    def get_feedback(self, task_ids: list[str]) -> list[FeedbackRecord]:
+        """Every feedback of these tasks, oldest first."""
+        ...
+
+    def trace_costs(
+        self, task_id: str, root_ids: list[str] | None = None
+    ) -> dict[str, float | None]:
+        """Each trace's cost (USD, None: unknown) by root span id."""
+        ...
+
+    def span_costs(self, task_id: str) -> dict[str, tuple[float | None, str | None]]:
+        """(cost in USD, price source) of each span by span id."""
+        ...
+
+    def reprice_task(self, task_id: str, prices: PriceTable | None = None) -> RepriceResult:
+        """Price the task's model calls again (``prices`` None: the store's own table; a
+        tracking server always uses its own)."""
         ...
 
     def close(self) -> None:

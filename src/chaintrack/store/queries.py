@@ -99,7 +99,14 @@ def _offset(value: int) -> int:
 
 
 def _stats(row: Any) -> TaskStats:
-    return TaskStats(**{c: int(row[c] or 0) for c in STAT_COLUMNS})
+    cost = row["cost_usd"]
+    return TaskStats(**{c: int(row[c] or 0) for c in STAT_COLUMNS},
+                     cost_usd=None if cost is None else float(cost),
+                     price_source=row["price_source"])  # fmt: skip
+
+
+_STAT_READS = (*(task_stats.c[c] for c in STAT_COLUMNS), task_stats.c.cost_usd,
+               task_stats.c.price_source)  # fmt: skip
 
 
 _TOKENS = func.coalesce(task_stats.c.total_tokens, 0)
@@ -116,6 +123,7 @@ _SORT_COLUMNS: dict[str, Any] = {
     "llm_calls": func.coalesce(task_stats.c.llm_calls, 0),
     "tokens": _TOKENS,
     "errors": func.coalesce(task_stats.c.errors, 0),
+    "cost": task_stats.c.cost_usd,  # unknown (NULL) last, whichever the order
 }
 assert set(_SORT_COLUMNS) == set(TASK_SORTS)
 
@@ -180,7 +188,7 @@ class QueryMixin:
         order = key.desc() if query.descending else key.asc()
         tie = tasks.c.id.desc() if query.descending else tasks.c.id.asc()
         stmt = (
-            select(*_TASK_COLUMNS, *(task_stats.c[c] for c in STAT_COLUMNS))
+            select(*_TASK_COLUMNS, *_STAT_READS)
             .select_from(tasks.outerjoin(task_stats, task_stats.c.task_id == tasks.c.id))
             .where(*conditions)
             .order_by(order.nulls_last(), tie)
@@ -215,9 +223,7 @@ class QueryMixin:
 
     def task_summary(self, task_id: str) -> TaskSummary:
         """A task's span totals and its number of events of each kind."""
-        stats = select(*(task_stats.c[c] for c in STAT_COLUMNS)).where(
-            task_stats.c.task_id == task_id
-        )
+        stats = select(*_STAT_READS).where(task_stats.c.task_id == task_id)
         kinds = select(event_counts.c.kind, event_counts.c.events).where(
             event_counts.c.task_id == task_id, event_counts.c.events > 0
         )
@@ -413,6 +419,8 @@ class QueryMixin:
             payload = payloads.get((row["writer"], row["seq"]))
             if not isinstance(payload, dict):
                 payload = {k: row[k] for k in row if k not in ("task_id", "writer", "seq", "depth")}
+            # The stored cost (priced when stored, or re-priced since) wins over the payload's.
+            payload = {**payload, "cost_usd": row["cost_usd"], "price_source": row["price_source"]}
             views.append(SpanView(depth=row["depth"], span=payload))
         return TracePage(total, offset, limit, views, truncated)
 

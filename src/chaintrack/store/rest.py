@@ -42,6 +42,7 @@ from chaintrack.store.records import (
     TaskRecord,
     WriteBatch,
 )
+from chaintrack.store.rest_extras import RestExtrasMixin
 from chaintrack.store.views import (
     EventPage,
     EventQuery,
@@ -108,7 +109,7 @@ class RestBlobStore:
         return self.local_path(uri).open("rb")
 
 
-class RestStore(EvalRestMixin):
+class RestStore(EvalRestMixin, RestExtrasMixin):
     """A tracking server's store (see the module docstring). No request is made until the
     store is used: the server may come up after the application started."""
 

@@ -25,8 +25,8 @@ from sqlalchemy import (
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0005"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
+HEAD_REVISION = "0006"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
 
 metadata = MetaData()
 
@@ -167,6 +167,9 @@ spans = Table(
     Column("thread_id", String(256), nullable=True),
     Column("trace_id", String(64), nullable=True),
     Column("cost_usd", Float, nullable=True),
+    # Revision 0006: the price table that gave ``cost_usd`` ("genai-prices 0.2.5", an override
+    # file, or "reported" when the producer priced the call itself).
+    Column("price_source", String(128), nullable=True),
     Index("ix_spans_parent", "task_id", "parent_id"),
     # Root spans by start time (the trace view's pages).
     Index("ix_spans_start", "task_id", "start_time", "span_id"),
@@ -188,6 +191,8 @@ task_stats = Table(
     Column("errors", BigInteger, nullable=False, default=0),
     # Revision 0004: the sum of the priced calls' costs; NULL while no call had a known price.
     Column("cost_usd", Float, nullable=True),
+    # Revision 0006: the price table of the task's latest priced span (or latest re-pricing).
+    Column("price_source", String(128), nullable=True),
 )
 
 #: How many events of each kind a task has (the task page's tabs), kept in the transaction that
@@ -199,6 +204,27 @@ event_counts = Table(
     Column("task_id", String(32), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("events", BigInteger, nullable=False),
+)
+
+#: Human feedback on a task, one of its spans or one of its examples (revision 0006): a
+#: number, a bool (``score`` 1 or 0) or a label. Rows are only added, never changed.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("task_id", String(32), nullable=False),
+    Column("span_id", String(64), nullable=True),
+    Column("example_id", String(256), nullable=True),
+    Column("name", String(256), nullable=False),
+    Column("value_type", String(8), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("label", Text, nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Column("author", String(256), nullable=False, default=""),
+    Column("source", String(16), nullable=False, default="sdk"),
+    Column("created", Float, nullable=False),
+    Index("ix_feedback_task", "task_id", "created"),
+    Index("ix_feedback_example", "task_id", "example_id"),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

@@ -4,6 +4,10 @@ A span event's payload (see ``chaintrack/langchain/spans.py``) is JSON text; the
 structure once, when it writes the event, so that the tasks table and the trace view never parse
 payloads. Only spans not stored before count towards a task's totals: replaying a batch after a
 retry or a crash leaves the totals as they were.
+
+A model call's cost is computed here when its payload carries none (from ``model_name`` and the
+token counts, see ``text/prices.py``), so that every producer of spans (the LangChain handler,
+OpenTelemetry, evaluation) gets costs from one place.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Table, and_, case, func, null
@@ -19,6 +23,12 @@ from sqlalchemy import Connection, Table, and_, case, func, null
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
+
+if TYPE_CHECKING:
+    from chaintrack.text.prices import PriceTable
+
+#: The price source of a cost the producer put in the payload itself.
+REPORTED = "reported"
 
 STAT_COLUMNS = (
     "spans",
@@ -47,8 +57,26 @@ def _text(value: Any, limit: int) -> str | None:
     return None if value is None else str(value)[:limit]
 
 
-def span_row(event: EventRow) -> dict[str, Any] | None:
-    """The ``spans`` row of a span event, or None when its payload has no span id."""
+def span_cost(
+    payload: dict[str, Any], kind: str, start: float, prices: PriceTable | None
+) -> tuple[float | None, str | None]:
+    """(cost in USD, price source) of a span: the payload's own ``cost_usd`` when it has one,
+    else a model call's tokens priced with ``prices``; (None, None) when unknown."""
+    reported = _number(payload.get("cost_usd"))
+    if reported is not None:
+        return reported, _text(payload.get("price_source"), 128) or REPORTED
+    if prices is None or kind not in LLM_SPAN_KINDS:
+        return None, None
+    from chaintrack.text.prices import usage_of
+
+    model = payload.get("model_name")
+    price = prices.price(str(model) if model else None, usage_of(payload), start)
+    return (price.cost_usd, price.source[:128]) if price else (None, None)
+
+
+def span_row(event: EventRow, prices: PriceTable | None = None) -> dict[str, Any] | None:
+    """The ``spans`` row of a span event, or None when its payload has no span id. A model call
+    without a ``cost_usd`` of its own is priced with ``prices`` (when given)."""
     task_id, writer, seq, _kind, ts = event[0], event[1], event[2], event[3], event[4]
     raw = event[11]
     if not isinstance(raw, str):
@@ -72,11 +100,13 @@ def span_row(event: EventRow) -> dict[str, Any] | None:
         total = (prompt or 0) + (completion or 0)
     error = payload.get("error")
     status = str(payload.get("status") or ("error" if error else "ok"))[:16]
+    kind = str(payload.get("kind") or "span")[:32]
+    cost, price_source = span_cost(payload, kind, end if start is None else start, prices)
     return {
         "task_id": task_id,
         "span_id": str(payload["span_id"])[:64],
         "parent_id": _text(payload.get("parent_id"), 64),
-        "kind": str(payload.get("kind") or "span")[:32],
+        "kind": kind,
         "name": str(payload.get("name") or ""),
         "status": status,
         "start_time": end if start is None else start,
@@ -88,14 +118,17 @@ def span_row(event: EventRow) -> dict[str, Any] | None:
         "model_name": _text(payload.get("model_name"), 256),
         "thread_id": _text(payload.get("thread_id"), 256),
         "trace_id": _text(payload.get("trace_id"), 64),
-        "cost_usd": _number(payload.get("cost_usd")),
+        "cost_usd": cost,
+        "price_source": price_source,
         "writer": writer,
         "seq": seq,
     }
 
 
 def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
-    stats = totals.setdefault(row["task_id"], {**dict.fromkeys(STAT_COLUMNS, 0), "cost_usd": None})
+    stats = totals.setdefault(
+        row["task_id"], {**dict.fromkeys(STAT_COLUMNS, 0), "cost_usd": None, "price_source": None}
+    )
     stats["spans"] += 1
     if row["status"] == "error":
         stats["errors"] += 1
@@ -106,6 +139,7 @@ def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
             stats[column] += row[column] or 0
     if row.get("cost_usd") is not None:
         stats["cost_usd"] = (stats["cost_usd"] or 0.0) + row["cost_usd"]
+        stats["price_source"] = row.get("price_source") or stats["price_source"]
 
 
 #: Span ids per "which of these are stored already" query on SQLite.
@@ -157,16 +191,17 @@ def index_spans(
     insert: Callable[[Any], Any],
     events: Iterable[EventRow],
     tables: tuple[Table, Table] = (spans, task_stats),
+    prices: PriceTable | None = None,
 ) -> None:
     """Record the structure of the span events among ``events`` and add new spans to their
     tasks' totals (``insert`` is the dialect's INSERT with ON CONFLICT support).
 
     ``tables`` are the ``spans`` and ``task_stats`` tables as the database has them: a
     migration's backfill passes them as reflected at its revision, so that columns added by
-    later revisions are left out.
+    later revisions are left out. ``prices`` prices model calls whose payload has no cost.
     """
     span_table, stats_table = tables
-    rows = [row for e in events if e[3] == SPAN and (row := span_row(e)) is not None]
+    rows = [row for e in events if e[3] == SPAN and (row := span_row(e, prices)) is not None]
     if not rows:
         return
     span_columns = set(span_table.c.keys())
@@ -193,6 +228,8 @@ def index_spans(
             (and_(c.cost_usd.is_(None), new.cost_usd.is_(None)), null()),
             else_=func.coalesce(c.cost_usd, 0.0) + func.coalesce(new.cost_usd, 0.0),
         )
+    if "price_source" in stat_columns:
+        updates["price_source"] = func.coalesce(new.price_source, c.price_source)
     stmt = stmt.on_conflict_do_update(index_elements=["task_id"], set_=updates)
     conn.execute(
         stmt,

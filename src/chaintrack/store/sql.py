@@ -27,8 +27,10 @@ from chaintrack.errors import (
 from chaintrack.store import migrate, pgcopy
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
+from chaintrack.store.costs import CostMixin
 from chaintrack.store.evalsql import EvalSqlMixin
 from chaintrack.store.evaltables import eval_results
+from chaintrack.store.feedback import FeedbackMixin
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
 from chaintrack.store.records import (
     DELETED_PARAMETER,
@@ -48,6 +50,7 @@ from chaintrack.store.schema import (
     configurations,
     event_counts,
     events,
+    feedback,
     models,
     parameters,
     spans,
@@ -56,6 +59,7 @@ from chaintrack.store.schema import (
 )
 from chaintrack.store.spanindex import index_spans
 from chaintrack.store.sqlitefile import SqliteFileWatch
+from chaintrack.text.prices import default_table
 
 #: How long a writer waits for another process's write transaction before retrying.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -180,14 +184,17 @@ def _unstorable(exc: Exception) -> bool:
     return isinstance(exc, UnicodeEncodeError) or pgcopy.is_unstorable_text(exc)
 
 
-class SqlStore(QueryMixin, EvalSqlMixin, SqliteFileWatch):
+class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, SqliteFileWatch):
     """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
-    are in :class:`~chaintrack.store.queries.QueryMixin`."""
+    are in :class:`~chaintrack.store.queries.QueryMixin`, feedback and costs in their mixins."""
 
     def __init__(
         self, uri: str, blob_root: Path | None = None, blobs: BlobStore | None = None
     ) -> None:
         self.uri = uri
+        # Model calls stored without a cost are priced with this table (CHAINTRACK_PRICES
+        # checked now: a bad price file is reported where the store is opened).
+        self.prices = default_table()
         url = make_url(uri)
         self.dialect = url.get_backend_name()
         if self.dialect == "sqlite":
@@ -370,7 +377,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, SqliteFileWatch):
             else:
                 stored = pgcopy.copy_events(conn, batch.events)
             self._count_events(conn, stored)
-            index_spans(conn, self._insert, batch.events)
+            index_spans(conn, self._insert, batch.events, prices=self.prices)
         if batch.artifacts:
             rows = [a.__dict__ for a in batch.artifacts]
             conn.execute(self._upsert(artifacts, rows, ["task_id", "name"]), rows)
@@ -394,7 +401,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, SqliteFileWatch):
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
             for table in (parameters, configurations, events, artifacts, models, spans,
-                          task_stats, event_counts, eval_results):  # fmt: skip
+                          task_stats, event_counts, eval_results, feedback):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
 
         self._transaction(apply)

@@ -24,6 +24,7 @@ TASK_SORTS = (
     "llm_calls",
     "tokens",
     "errors",
+    "cost",
 )
 
 #: Span kinds that are calls of a language model (counted as "LLM calls").
@@ -41,6 +42,10 @@ class TaskStats:
     total_tokens: int = 0
     #: Spans that ended with an error.
     errors: int = 0
+    #: The priced calls' total in USD; None while no call has a known price (unknown, not $0).
+    cost_usd: float | None = None
+    #: The price table behind ``cost_usd`` (e.g. "genai-prices 0.2.5").
+    price_source: str | None = None
 
 
 @dataclass(frozen=True)
