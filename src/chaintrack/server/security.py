@@ -8,9 +8,9 @@
   the cookie, so another site cannot make a signed-in browser write (no CSRF).
 - **Body limits.** A body larger than the limit gets 413 with the limit and the setting that
   raises it, before it is read (Content-Length) or as soon as it passes the limit (chunked).
-- **Headers.** Every response says ``nosniff`` and ``no-referrer`` and carries
-  ``Server-Timing: app;dur=<ms>`` (the server's time until the response started); pages get a
-  Content-Security-Policy that allows this server's own scripts only (no inline script, no
+- **Headers.** Every response, errors and 500s included, says ``nosniff`` and ``no-referrer``
+  and carries ``Server-Timing: app;dur=<ms>`` (the server's time until the response
+  started); pages get a Content-Security-Policy that allows this server's own scripts only (no inline script, no
   CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
@@ -31,6 +32,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger("chaintrack.server")
 SESSION_COOKIE = "chaintrack_session"
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -145,6 +147,13 @@ class Gate:
             if started:
                 raise
             await _reply(send, 413, str(exc))
+        except Exception:
+            # Answered here rather than by Starlette's outer error middleware, so that a 500
+            # carries the same headers as every other response.
+            if started:
+                raise
+            log.exception("chaintrack server: %s %s failed", scope["method"], path)
+            await _reply(send, 500, "the server hit an internal error; see the server's log")
 
     def _authorized(self, headers: dict[str, bytes], method: str) -> bool:
         assert self.token is not None and self.session is not None
