@@ -10,8 +10,8 @@
   raises it, before it is read (Content-Length) or as soon as it passes the limit (chunked).
 - **Headers.** Every response, errors and 500s included, says ``nosniff`` and ``no-referrer``
   and carries ``Server-Timing: app;dur=<ms>`` (the server's time until the response
-  started); pages get a Content-Security-Policy that allows this server's own scripts only (no inline script, no
-  CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
+  started); pages get a Content-Security-Policy that allows this server's own scripts only
+  (no inline script, no CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
 """
 
 from __future__ import annotations
