@@ -11,7 +11,8 @@
 - **Headers.** Every response, errors and 500s included, says ``nosniff`` and ``no-referrer``
   and carries ``Server-Timing: app;dur=<ms>`` (the server's time until the response
   started); pages get a Content-Security-Policy that allows this server's own scripts only
-  (no inline script, no CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
+  (no inline script, no CDN). Debug samples and downloads set a stricter policy of their own
+  (see ``api.py``).
 """
 
 from __future__ import annotations
