@@ -84,7 +84,11 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
+    from chaintrack.sdk.liveness import stop_dead_tasks_quietly
     from chaintrack.sdk.task import Task
+    from chaintrack.store import open_store
+
+    stop_dead_tasks_quietly(open_store())  # tasks whose process is gone are shown stopped
 
     tasks = Task.get_tasks(
         project_name=args.project,
@@ -390,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.clearml.command import register as register_clearml
 
     register_clearml(commands)
+    from chaintrack.store_command import register as register_store
+
+    register_store(commands)
     return parser
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import mirror, spool
+from chaintrack.sdk import heartbeat, liveness, mirror, spool
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -212,6 +212,9 @@ class Task(TaskConfiguring, TaskReads):
             started=now,
             tags=tag_list,
             user=current_user(),
+            # Who runs it: the next process that finds it in_progress with this process gone
+            # marks it stopped (see liveness.py).
+            runtime={"process": liveness.identity()},
         )
         previous = cls._reusable(store, project, name, reuse_last_task_id)
         task = cls(store, record, live=True)
@@ -229,6 +232,7 @@ class Task(TaskConfiguring, TaskReads):
         task._info_thread.start()
         with cls._class_lock:
             cls._open_tasks.append(task)
+        heartbeat.start()
         return task
 
     @staticmethod
@@ -244,7 +248,9 @@ class Task(TaskConfiguring, TaskReads):
 
     def _capture_info(self) -> None:
         try:
-            script, packages, runtime = capture_script(), capture_packages(), capture_runtime()
+            script, packages = capture_script(), capture_packages()
+            runtime: dict[str, Any] = dict(capture_runtime())
+            runtime["process"] = self._record.runtime.get("process")
             self._record.script, self._record.packages = script, packages
             self._record.runtime = runtime
             self._writer.put((
@@ -255,6 +261,7 @@ class Task(TaskConfiguring, TaskReads):
             ))  # fmt: skip
         except Exception as exc:  # never let environment capture break a run
             log.warning("chaintrack: could not record the script and environment: %s", exc)
+        liveness.stop_dead_tasks_quietly(self._store)
 
     def _console_line(self, line: str, level: int) -> None:
         self.get_logger()._event(LOG, None, None, None, level=level, text=line)
