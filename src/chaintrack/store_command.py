@@ -23,7 +23,7 @@ def _cmd_repair(args: argparse.Namespace) -> int:
     if report.kept_as is not None:
         print(f"the damaged file is kept as {report.kept_as}")
     if report.replayed_spool:
-        print("events left in the spool folder by earlier processes were written")
+        print("the spool folder was replayed: events earlier processes left there are stored")
     stopped = liveness.stop_dead_tasks(open_store(f"sqlite:///{report.target}"))
     if stopped:
         print(f"{stopped} task(s) whose process ended without closing them marked stopped")

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from chaintrack.errors import StoreCorruptError, StoreError
+from chaintrack.store.migrate import _MOVE_ASIDE
 from chaintrack.store.schema import metadata
 
 log = logging.getLogger("chaintrack")
@@ -44,7 +45,7 @@ def damaged(path: Path, reason: str) -> StoreCorruptError:
     return StoreCorruptError(
         f"the store {path} is damaged ({reason}). Run `{repair_command(path)}` to copy "
         "everything that can still be read into a new store (the damaged file is kept "
-        "beside it), or restore a backup."
+        f"beside it). {_MOVE_ASIDE}"
     )
 
 
@@ -75,7 +76,9 @@ def quick_check(path: Path, limit_bytes: int) -> None:
         conn.close()
     found = [str(r[0]) for r in rows]
     if found != ["ok"]:
-        raise damaged(path, "; ".join(found)[:300])
+        # quick_check's report spans lines ("*** in database main ***", then one per problem)
+        words = " ".join(" ".join(found).replace("*** in database main ***", "").split())
+        raise damaged(path, words if len(words) <= 160 else words[:157] + "...")
 
 
 def install_damage_mapping(engine: Engine, path: Path) -> None:
@@ -85,7 +88,7 @@ def install_damage_mapping(engine: Engine, path: Path) -> None:
     def handle(context: Any) -> None:
         original = context.original_exception
         if is_damage(original):
-            raise damaged(path, str(original)) from None
+            raise damaged(path, " ".join(str(original).split())) from None
 
     event.listen(engine, "handle_error", handle)
 
