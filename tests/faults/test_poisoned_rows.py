@@ -14,10 +14,10 @@ import pytest
 from fault_helpers import running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from server_helpers import write_task  # noqa: E402
+from server_helpers import write_task
 
-from chaintrack.server.app import create_app  # noqa: E402
-from chaintrack.store.sql import SqlStore  # noqa: E402
+from chaintrack.server.app import create_app
+from chaintrack.store.sql import SqlStore
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 
