@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 from fault_helpers import child_env, running_server
-from loopback import until
 
 from chaintrack.sdk.liveness import REASON
 from chaintrack.store.sql import SqlStore
+from loopback import until
 
 #: A child that starts a task, reports, prints the task id, then waits to be killed.
 CHILD = """
@@ -42,6 +42,11 @@ def _start_child(home: Path, sleep: float, **env: str) -> tuple[subprocess.Popen
     return child, task_id
 
 
+def _tasks(home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chaintrack.cli", "tasks"], env=child_env(home),
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
 def _end(child: subprocess.Popen[str]) -> None:
     if child.poll() is None:
         child.kill()
@@ -59,15 +64,13 @@ def test_a_sigkilled_task_is_marked_stopped_by_the_next_process(tmp_path: Path) 
         assert runtime["process"]["pid"] == child.pid
         assert runtime["process"]["started"] > 0
         # while it runs, nobody marks it
-        listed = subprocess.run([sys.executable, "-m", "chaintrack.cli", "tasks"],
-                                env=child_env(home), capture_output=True, text=True, timeout=120)  # fmt: skip
+        listed = _tasks(home)
         assert "in_progress" in listed.stdout
         child.send_signal(signal.SIGKILL)
         child.wait(60)
         assert store.get_task(task_id).status == "in_progress"  # nothing marked it yet
 
-        listed = subprocess.run([sys.executable, "-m", "chaintrack.cli", "tasks"],
-                                env=child_env(home), capture_output=True, text=True, timeout=120)  # fmt: skip
+        listed = _tasks(home)
         assert listed.returncode == 0, listed.stderr
         assert "stopped" in listed.stdout
         record = store.get_task(task_id)
@@ -110,14 +113,15 @@ def test_a_server_stops_tasks_it_no_longer_hears_from(tmp_path: Path) -> None:
         far = {"id": "f" * 32, "project": "p", "name": "elsewhere", "type": "training",
                "status": "in_progress", "created": time.time() - 60,
                "last_update": time.time() - 60,
-               "runtime": {"process": {"host": "another-host", "pid": 1, "started": 1.0}}}  # fmt: skip
+               "runtime": {"process": {"host": "elsewhere", "pid": 1, "started": 1.0}}}  # fmt: skip
         assert httpx.post(server.url + "/api/v1/batches",
                           content=json.dumps({"new_tasks": [far]})).status_code == 200  # fmt: skip
         home = tmp_path / "client"
         child, task_id = _start_child(home, 600, CHAINTRACK_TRACKING_URI=server.url,
                                       CHAINTRACK_HEARTBEAT_SECONDS="0.3")  # fmt: skip
         try:
-            get = lambda i: httpx.get(f"{server.url}/api/v1/tasks/{i}", timeout=30).json()  # noqa: E731
+            api = f"{server.url}/api/v1/tasks/"
+            get = lambda i: httpx.get(api + i, timeout=30).json()  # noqa: E731
             until(lambda: get("f" * 32)["status"] == "stopped", "the silent task to be stopped")
             assert get("f" * 32)["status_reason"] == REASON
             time.sleep(6)  # three timeouts without an event: its heartbeats keep it running
