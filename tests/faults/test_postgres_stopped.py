@@ -80,8 +80,9 @@ def test_a_stopped_database_server_loses_nothing(
             client.stdin.flush()
             assert client.stdout.readline().strip() == "logged"
             time.sleep(1)
-            _pg_ctl(own_cluster, "-l", str(root / "server.log"), "-w", "-t", "60", "-o",
-                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")  # fmt: skip
+            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+            log = str(root / "server.log")
+            _pg_ctl(own_cluster, "-l", log, "-w", "-t", "60", "-o", options, "start")
             until(lambda: httpx.get(server.url + "/api/v1/ready", timeout=30).status_code == 200,
                   "the database to be back")  # fmt: skip
             client.stdin.write("go\n")
