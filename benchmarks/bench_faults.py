@@ -65,7 +65,7 @@ def main() -> None:
         task = TaskRecord(id=T, project="p", name="n", type="training", status="completed",
                           created=1.0, last_update=1.0)  # fmt: skip
         for start in range(0, 200_000, 20_000):
-            batch = [tuple(e[:2]) + (start + i,) + tuple(e[3:]) for i, e in enumerate(scalars)]
+            batch = [(*e[:2], start + i, *e[3:]) for i, e in enumerate(scalars)]
             store.write(WriteBatch(new_tasks=[task], events=batch))  # type: ignore[arg-type]
         store.close()
         with sqlite3.connect(db) as conn:
@@ -76,7 +76,8 @@ def main() -> None:
                      f"{took * 1000 / size:.2f} ms/MB"))  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, SQLAlchemy "
-          f"{sqlalchemy.__version__}, chaintrack {__version__}, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"{sqlalchemy.__version__}, chaintrack {__version__}, "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'time':>10}  extra")
     for what, took_text, extra in rows:

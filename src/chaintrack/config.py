@@ -161,8 +161,8 @@ QUICK_CHECK_MB = Setting(
     "CHAINTRACK_QUICK_CHECK_MB",
     "32",
     "An embedded store (SQLite) up to this size is checked for damage (`PRAGMA quick_check`, "
-    "about 1.2 ms per MB) each time a process opens it; larger ones are checked only when a read or a write finds "
-    "damage. `0` turns the check at open off.",
+    "about 1.2 ms per MB) each time a process opens it; larger ones are checked only when a "
+    "read or a write finds damage. `0` turns the check at open off.",
 )
 
 SETTINGS: tuple[Setting, ...] = (
