@@ -84,7 +84,11 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
+    from chaintrack.sdk.liveness import stop_dead_tasks_quietly
     from chaintrack.sdk.task import Task
+    from chaintrack.store import open_store
+
+    stop_dead_tasks_quietly(open_store())  # tasks whose process is gone are shown stopped
 
     tasks = Task.get_tasks(
         project_name=args.project,
@@ -407,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.reprice_command import register as register_reprice
 
     register_reprice(commands)
+
+    from chaintrack.store_command import register as register_store
+
+    register_store(commands)
     return parser
 
 

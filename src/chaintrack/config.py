@@ -162,6 +162,33 @@ PRICES = Setting(
     "Empty: the bundled table only; prices are never fetched from the network.",
 )
 
+HEARTBEAT_SECONDS = Setting(
+    "CHAINTRACK_HEARTBEAT_SECONDS",
+    "30",
+    "Every this many seconds a running task tells its store it is alive (its `last_update`), "
+    "so that a tracking server can tell a running task from one whose process is gone.",
+)
+HEARTBEAT_TIMEOUT = Setting(
+    "CHAINTRACK_HEARTBEAT_TIMEOUT",
+    "600",
+    "Seconds without news from a running task after which a tracking server marks it "
+    '`stopped` ("the process ended without closing the task"). Keep it well above '
+    "CHAINTRACK_HEARTBEAT_SECONDS; `0` turns the check off.",
+)
+SESSION_HOURS = Setting(
+    "CHAINTRACK_SESSION_HOURS",
+    "12",
+    "Hours a web UI sign-in lasts before the sign-in page asks for the token again. Signing out "
+    "ends the session at once; changing the auth token ends every session.",
+)
+QUICK_CHECK_MB = Setting(
+    "CHAINTRACK_QUICK_CHECK_MB",
+    "32",
+    "An embedded store (SQLite) up to this size is checked for damage (`PRAGMA quick_check`, "
+    "about 1.2 ms per MB) each time a process opens it; larger ones are checked only when a "
+    "read or a write finds damage. `0` turns the check at open off.",
+)
+
 SETTINGS: tuple[Setting, ...] = (
     HOME,
     TRACKING_URI,
@@ -182,6 +209,10 @@ SETTINGS: tuple[Setting, ...] = (
     MIRROR,
     UI_URL,
     PRICES,
+    HEARTBEAT_SECONDS,
+    HEARTBEAT_TIMEOUT,
+    SESSION_HOURS,
+    QUICK_CHECK_MB,
 )
 
 
@@ -319,6 +350,23 @@ def prices_file() -> Path | None:
     """The price override file (``CHAINTRACK_PRICES``), or None."""
     raw = PRICES.raw().strip()
     return Path(raw).expanduser() if raw else None
+
+
+def heartbeat_seconds() -> float:
+    return max(0.05, _as_float(HEARTBEAT_SECONDS))
+
+
+def heartbeat_timeout() -> float:
+    """Seconds of silence after which a server marks a running task stopped (0: never)."""
+    return _as_float(HEARTBEAT_TIMEOUT)
+
+
+def session_seconds() -> float:
+    return max(1.0, _as_float(SESSION_HOURS) * 3600)
+
+
+def quick_check_bytes() -> int:
+    return _as_int(QUICK_CHECK_MB, 0) * 1024 * 1024
 
 
 def render_markdown() -> str:

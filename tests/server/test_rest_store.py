@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from server_helpers import Api
+from server_helpers import Api, write_task
 
 from chaintrack import OutputModel, Task
 from chaintrack.errors import StoreError, StoreUnavailableError, TaskNotFoundError
@@ -231,7 +231,9 @@ class GatedStore:
 
 
 def test_a_full_ingest_queue_answers_503_with_retry_after() -> None:
-    gated = GatedStore(open_store())
+    inner = open_store()
+    write_task(inner, "t")  # events of an unknown task are refused before they are queued
+    gated = GatedStore(inner)
     api = Api(create_app(gated, ingest_queue=1))  # type: ignore[arg-type]
     body = json.dumps({"events": [["t", 1, 1, "scalar", 1.0, "m", "v", 0, 1.0, None, None, None]]})
 
@@ -276,6 +278,7 @@ def test_a_malformed_batch_is_refused_with_what_is_wrong(
 
 
 def test_a_compressed_batch_is_accepted_and_bad_gzip_refused(api: Api) -> None:
+    write_task(api.app.state.store, "t")
     batch = {"events": [["t", 1, 1, "scalar", 1.0, "m", "v", 0, "NaN", None, None, None]]}
     ok = api.post(
         "/api/v1/batches",

@@ -8,6 +8,7 @@ import json
 import re
 import tempfile
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,9 @@ def prepare_artifact(
     # safe_segment maps "a/b" and "a_b" to the same text: the digest keeps their blobs apart.
     name_digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     folder = f"{safe_segment(name)[:100]}-{name_digest}"
-    key = f"{task_id}/artifacts/{folder}/{safe_segment(item.filename)}"
+    # A folder per upload: a tracking server writes each key once, and uploading an artifact
+    # again under its name must not be refused.
+    key = f"{task_id}/artifacts/{folder}/{uuid.uuid4().hex[:12]}/{safe_segment(item.filename)}"
     record = ArtifactRecord(
         task_id=task_id,
         name=name,

@@ -7,6 +7,7 @@ import json
 import logging
 import mimetypes
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from chaintrack.sdk.task import Task
 
 _time = time.time
+#: This process's part of media keys: a task reused by another process (reuse_last_task_id)
+#: counts its sequence from 1 again, and a tracking server writes each key once.
+_UPLOADER = uuid.uuid4().hex[:8]
 
 
 def _number(argument: str, value: Any) -> float:
@@ -206,7 +210,7 @@ class Logger(LoggerPlots):
                 filename = f"sample.{ext or 'bin'}"
             key = (
                 f"{self._task_id}/media/{safe_segment(title)}/{safe_segment(series)}/"
-                f"{iteration:08d}-{next(self._writer.seq)}-{safe_segment(filename)}"
+                f"{iteration:08d}-{next(self._writer.seq)}-{_UPLOADER}-{safe_segment(filename)}"
             )
             data["uri"] = self._task._blobs.uri_for(key)
             self._put(items.upload(key, content, source, None))

@@ -131,7 +131,8 @@ class OutputModel:
         path = Path(weights_filename).expanduser()
         if not path.is_file():
             raise InvalidArgumentError(f"weights_filename={str(path)!r}: no such file")
-        key = f"{self.task.id}/models/{self.id}/{safe_segment(path.name)}"
+        # A folder per upload: a tracking server writes each key once (see artifacts.py).
+        key = f"{self.task.id}/models/{self.id}/{uuid.uuid4().hex[:12]}/{safe_segment(path.name)}"
         uri = self.task._blobs.put_file(key, path)
         self._record = ModelRecord(**{**self._record.__dict__, "uri": uri})
         self.task._put_model(self._record)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import clearml_surface, items, mirror
+from chaintrack.sdk import clearml_surface, heartbeat, items, liveness, mirror
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -195,6 +195,9 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
             started=now,
             tags=tag_list,
             user=current_user(),
+            # Who runs it: the next process that finds it in_progress with this process gone
+            # marks it stopped (see liveness.py).
+            runtime={"process": liveness.identity()},
         )
         previous = cls._reusable(store, project, name, reuse_last_task_id)
         task = cls(store, record, live=True)
@@ -212,6 +215,7 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
         task._info_thread.start()
         with cls._class_lock:
             cls._open_tasks.append(task)
+        heartbeat.start()
         return task
 
     @staticmethod
@@ -227,7 +231,9 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
 
     def _capture_info(self) -> None:
         try:
-            script, packages, runtime = capture_script(), capture_packages(), capture_runtime()
+            script, packages = capture_script(), capture_packages()
+            runtime: dict[str, Any] = dict(capture_runtime())
+            runtime["process"] = self._record.runtime.get("process")
             self._record.script, self._record.packages = script, packages
             self._record.runtime = runtime
             self._writer.put(items.task_update(
@@ -237,6 +243,7 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
             ))  # fmt: skip
         except Exception as exc:  # never let environment capture break a run
             log.warning("chaintrack: could not record the script and environment: %s", exc)
+        liveness.stop_dead_tasks_quietly(self._store)
 
     def _console_line(self, line: str, level: int) -> None:
         self.get_logger()._event(LOG, None, None, None, level=level, text=line)

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError, StoreError, StoreUnavailableError
-from chaintrack.server import views
+from chaintrack.server import blobwrites, validation, views
 from chaintrack.server.ingest import Ingest, QueueFullError
 from chaintrack.server.security import SAMPLE_CSP, RequestTooLargeError
 from chaintrack.store import redact, wire
@@ -119,17 +119,31 @@ async def write_batch(request: Request) -> JSONResponse:
         if len(body) > limit or inflater.unconsumed_tail:
             raise RequestTooLargeError(limit, "CHAINTRACK_SERVER_MAX_REQUEST_MB")
     batch = wire.batch_in(body)
+    validation.check_batch(batch)
+    known = _known_tasks(request)
+    await run_in_threadpool(known.check, batch)
     ingest: Ingest = request.app.state.ingest
     try:
         await ingest.submit(batch)
     except QueueFullError as exc:
         return _error(503, f"the server is busy ({exc}); retry shortly", {"Retry-After": "1"})
+    known.stored(batch)
     return JSONResponse({"items": len(batch)})
 
 
+def _known_tasks(request: Request) -> validation.KnownTasks:
+    state = request.app.state
+    known: validation.KnownTasks | None = getattr(state, "known_tasks", None)
+    if known is None:
+        known = state.known_tasks = validation.KnownTasks(_store(request))
+    return known
+
+
 @router.put("/blobs/{key:path}", tags=["write"])
-async def put_blob(key: str, request: Request) -> dict[str, str]:
-    """Store a file (an artifact, a model's weights, a debug sample) under ``key``."""
+async def put_blob(key: str, request: Request) -> Any:
+    """Store a file (an artifact, a model's weights, a debug sample) under ``key``.
+
+    Keys are written once: the same bytes again are accepted, other bytes get 409."""
     store = _store(request)
     with tempfile.NamedTemporaryFile(prefix="chaintrack-upload-", delete=False) as tmp:
         try:
@@ -138,7 +152,9 @@ async def put_blob(key: str, request: Request) -> dict[str, str]:
             tmp.close()
             # A copy to a folder or an upload to S3: either may take a while, so not on the
             # event loop (a failure to reach S3 is a 503, which the SDK retries).
-            uri = await run_in_threadpool(store.blobs.put_file, key, Path(tmp.name))
+            uri = await run_in_threadpool(blobwrites.put_once, store.blobs, key, Path(tmp.name))
+        except blobwrites.BlobExistsError as exc:
+            return _error(409, str(exc))
         finally:
             Path(tmp.name).unlink(missing_ok=True)
     return {"uri": uri}

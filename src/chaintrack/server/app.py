@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from chaintrack.server import api, api_eval, api_extras, ui, ui_eval, ui_feedback
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
+from chaintrack.server.sweeper import Sweeper
 from chaintrack.store.base import Store
 
 log = logging.getLogger("chaintrack.server")
@@ -63,9 +64,13 @@ def create_app(
     (``CHAINTRACK_SERVER_*``); ``close_store`` closes the store when the app stops."""
     ingest = Ingest(store, ingest_queue or config.server_ingest_queue())
 
+    sweeper = Sweeper(store)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        sweeper.start()
         yield
+        sweeper.stop()
         ingest.close()
         if close_store:
             store.close()

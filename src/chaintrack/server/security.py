@@ -6,13 +6,16 @@
 - **Token.** With an auth token, API requests need ``Authorization: Bearer <token>``; the UI's
   pages (GET only) also accept the session cookie set by the sign-in page. Writes never accept
   the cookie, so another site cannot make a signed-in browser write (no CSRF), except the UI's
-  feedback forms (``/tasks/{id}/feedback``), which also need their CSRF token (``forms.py``).
+  feedback forms (``/tasks/{id}/feedback``), which also need their CSRF token (``forms.py``). A
+  session lasts CHAINTRACK_SESSION_HOURS, ends when signed out, and every session ends when the
+  token changes.
 - **Body limits.** A body larger than the limit gets 413 with the limit and the setting that
   raises it, before it is read (Content-Length) or as soon as it passes the limit (chunked).
-- **Headers.** Every response says ``nosniff`` and ``no-referrer`` and carries
-  ``Server-Timing: app;dur=<ms>`` (the server's time until the response started); pages get a
-  Content-Security-Policy that allows this server's own scripts only (no inline script, no
-  CDN). Debug samples and downloads set a stricter policy of their own (see ``api.py``).
+- **Headers.** Every response, errors and 500s included, says ``nosniff`` and ``no-referrer``
+  and carries ``Server-Timing: app;dur=<ms>`` (the server's time until the response
+  started); pages get a Content-Security-Policy that allows this server's own scripts only
+  (no inline script, no CDN). Debug samples and downloads set a stricter policy of their own
+  (see ``api.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
+
+from chaintrack import config
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,6 +39,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger("chaintrack.server")
 SESSION_COOKIE = "chaintrack_session"
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -50,9 +58,46 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _UPLOAD_PREFIX = "/api/v1/blobs/"
 
 
-def session_value(token: str) -> str:
-    """The session cookie's value: derived from the token, never the token itself."""
-    return hmac.new(token.encode(), b"chaintrack-ui-session", hashlib.sha256).hexdigest()
+def _sign(token: str, body: str) -> str:
+    return hmac.new(
+        token.encode(), b"chaintrack-ui-session:" + body.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def session_value(token: str, lifetime: float | None = None) -> str:
+    """A new session cookie's value: ``<expiry>.<id>.<signature>``, signed with the token
+    (never the token itself). It ends at its expiry (CHAINTRACK_SESSION_HOURS), when it is
+    signed out (:func:`revoke_session`) and when the token changes (the signature no longer
+    matches)."""
+    seconds = config.session_seconds() if lifetime is None else lifetime
+    body = f"{int(time.time() + seconds)}.{secrets.token_hex(16)}"
+    return f"{body}.{_sign(token, body)}"
+
+
+#: Signed-out sessions of this process (id: expiry), forgotten once expired.
+_revoked: dict[str, float] = {}
+
+
+def session_valid(token: str, value: str) -> bool:
+    expiry, _, rest = value.partition(".")
+    session_id, _, signature = rest.partition(".")
+    if not (expiry.isdigit() and session_id and signature):
+        return False
+    if not hmac.compare_digest(signature, _sign(token, f"{expiry}.{session_id}")):
+        return False
+    return int(expiry) > time.time() and session_id not in _revoked
+
+
+def revoke_session(value: str) -> None:
+    """Sign the session out: its cookie is refused from now on, even if a copy was kept."""
+    expiry, _, rest = value.partition(".")
+    session_id = rest.partition(".")[0]
+    if not (expiry.isdigit() and session_id):
+        return
+    now = time.time()
+    for old in [k for k, until in _revoked.items() if until < now]:
+        del _revoked[old]
+    _revoked[session_id] = float(expiry)
 
 
 def _mib(limit: int) -> str:
@@ -87,7 +132,7 @@ class Gate:
     ) -> None:
         self.app = app
         self.token = token.encode() if token else None
-        self.session = session_value(token) if token else None
+        self.session = token
         self.max_request = max_request_bytes
         self.max_upload = max_upload_bytes
 
@@ -156,6 +201,13 @@ class Gate:
             if started:
                 raise
             await _reply(send, 413, str(exc))
+        except Exception:
+            # Answered here rather than by Starlette's outer error middleware, so that a 500
+            # carries the same headers as every other response.
+            if started:
+                raise
+            log.exception("chaintrack server: %s %s failed", scope["method"], path)
+            await _reply(send, 500, "the server hit an internal error; see the server's log")
 
     def _authorized(self, headers: dict[str, bytes], method: str, path: str) -> bool:
         assert self.token is not None and self.session is not None
@@ -170,7 +222,7 @@ class Gate:
         except Exception:
             return False
         morsel = cookie.get(SESSION_COOKIE)
-        return morsel is not None and hmac.compare_digest(morsel.value, self.session)
+        return morsel is not None and session_valid(self.session, morsel.value)
 
     async def _refuse(self, scope: Scope, send: Send, path: str) -> None:
         if path.startswith("/api/") or scope["method"] not in ("GET", "HEAD"):

@@ -18,11 +18,12 @@ import jinja2
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from chaintrack import config
 from chaintrack._version import __version__
 from chaintrack.errors import InvalidArgumentError
 from chaintrack.server import plots, views
 from chaintrack.server.forms import set_csrf, usd
-from chaintrack.server.security import SESSION_COOKIE, session_value
+from chaintrack.server.security import SESSION_COOKIE, revoke_session, session_value
 from chaintrack.store import params
 from chaintrack.store.base import Store
 from chaintrack.store.records import (
@@ -121,6 +122,7 @@ async def login(request: Request) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         session_value(token),
+        max_age=int(config.session_seconds()),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -129,7 +131,10 @@ async def login(request: Request) -> Response:
 
 
 @router.get("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    value = request.cookies.get(SESSION_COOKIE)
+    if value:
+        revoke_session(value)  # a copy of the cookie no longer signs in either
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

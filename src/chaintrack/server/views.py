@@ -29,7 +29,10 @@ MAX_COMPARE = 100
 def when(ts: float | None) -> str:
     if ts is None:
         return ""
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError, TypeError):  # not a time: shown as it is
+        return str(ts)
 
 
 def duration(task: TaskRecord) -> float | None:
@@ -154,9 +157,24 @@ def table_csv(store: Store, task_id: str, metric: str, variant: str, report: int
     columns, rows = table_rows(event)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerow([csv_cell(c) for c in columns])
+    writer.writerows([[csv_cell(v) for v in row] for row in rows])
     return out.getvalue()
+
+
+#: A cell starting with one of these is a formula to a spreadsheet (=cmd|' /C calc'!A0).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell that a spreadsheet shows as text, never runs as a formula: text
+    starting with =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's
+    advice). Numbers stay numbers (-1.5 is a number, not a formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def console_lines(store: Store, task_id: str) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -19,6 +20,8 @@ from chaintrack.errors import InvalidArgumentError, StoreError
 BLOB_SCHEME = "blob:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ +=@,-]+")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: The longest blob key (S3 allows 1,024 bytes per object key, prefix included).
+MAX_KEY_CHARS = 900
 
 
 def safe_segment(name: str) -> str:
@@ -41,8 +44,32 @@ def key_parts(key: str) -> list[str]:
         or "\0" in key
         or any(p in (".", "..") for p in parts)
     ):
-        raise InvalidArgumentError(f"blob key {key!r} is not a relative path inside the store")
+        raise InvalidArgumentError(
+            f"blob key {_short(key)!r} is not a relative path inside the store"
+        )
+    if len(key) > MAX_KEY_CHARS or any(
+        len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts
+    ):
+        raise InvalidArgumentError(
+            f"blob key {_short(key)!r} is too long: at most {MAX_KEY_CHARS} characters, and 255 "
+            "bytes between slashes (a file name)"
+        )
     return parts
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _refused_path(key: str, exc: OSError) -> InvalidArgumentError | None:
+    """The error of a key that names a folder or passes through a file (the client's fault);
+    None for another failure of the disk."""
+    if exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG):
+        return InvalidArgumentError(
+            f"blob key {_short(key)!r} cannot be stored: it names a folder, passes through a "
+            f"file, or is too long ({exc.strerror}); use another key"
+        )
+    return None
 
 
 def cached_copy(identity: str, name: str, fill: Callable[[BinaryIO], object]) -> Path:
@@ -90,47 +117,64 @@ class LocalBlobStore:
         return path.as_uri()
 
     def put_bytes(self, key: str, data: bytes) -> str:
-        path = self._path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a temporary file and rename, so a reader never sees half a blob.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
                 f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return self._uri(path)
+
+        return self._put(key, write)
 
     def put_file(self, key: str, path: Path) -> str:
-        target = self._path_for(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        return self._put(key, lambda tmp: shutil.copyfile(path, tmp))
+
+    def _put(self, key: str, write: Callable[[str], object]) -> str:
+        """Write to a temporary file and rename, so a reader never sees half a blob."""
+        path = self._path_for(key)
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise (_refused_path(key, exc) or exc) from None
         os.close(fd)
         try:
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, target)
-        except BaseException:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and (refused := _refused_path(key, exc)) is not None:
+                raise refused from None
             raise
-        return self._uri(target)
+        return self._uri(path)
 
     def local_path(self, uri: str) -> Path:
         if uri.startswith(BLOB_SCHEME):
             path = self._path_for(uri[len(BLOB_SCHEME) :])
-            if not path.is_file():
+            try:
+                found = path.is_file()
+            except OSError as exc:
+                raise InvalidArgumentError(f"blob URI {_short(uri)!r}: {exc.strerror}") from None
+            if not found:
                 raise StoreError(f"blob {uri!r} is missing from the store's folder")
             return path
         if not uri.startswith("file://"):
-            raise StoreError(f"blob URI {uri!r} is not a file:// URI of this store")
+            raise StoreError(f"blob URI {_short(uri)!r} is not a file:// URI of this store")
         from urllib.parse import unquote, urlparse
 
-        path = Path(unquote(urlparse(uri).path)).resolve()
-        if not path.is_relative_to(self.root):
-            raise StoreError(f"blob URI {uri!r} points outside the store's folder {self.root}")
-        if not path.exists():
-            raise StoreError(f"blob {uri!r} is missing from the store's folder")
+        raw = unquote(urlparse(uri).path)
+        if "\0" in raw or len(raw) > 4096:
+            raise InvalidArgumentError(f"blob URI {_short(uri)!r} is not a file name")
+        try:
+            path = Path(raw).resolve()
+            if not path.is_relative_to(self.root):
+                raise StoreError(
+                    f"blob URI {_short(uri)!r} points outside the store's folder {self.root}"
+                )
+            found = path.exists()
+        except OSError as exc:  # a name longer than the file system allows
+            raise InvalidArgumentError(f"blob URI {_short(uri)!r}: {exc.strerror}") from None
+        if not found:
+            raise StoreError(f"blob {_short(uri)!r} is missing from the store's folder")
         return path
 
     def open(self, uri: str) -> BinaryIO:

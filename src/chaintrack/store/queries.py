@@ -82,7 +82,10 @@ def event_from_row(row: Any) -> Event:
     kind, ts, metric, variant, iteration, value, level, text, data = row
     if text == NAN_TEXT and value is None and kind == SCALAR:
         return Event(kind, ts, metric, variant, iteration, math.nan, level, None, None)
-    payload = json.loads(data) if data is not None else None
+    try:
+        payload = json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):  # not written by chaintrack: shown without its payload
+        payload = None
     return Event(kind, ts, metric, variant, iteration, value, level, text, payload)
 
 

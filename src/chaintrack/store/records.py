@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 #: An event as the writer hands it to a store, in the order of ``schema.EVENT_COLUMNS``:
 #: (task_id, writer, seq, kind, ts, metric, variant, iter, value, level, text, data_json).
@@ -49,22 +50,77 @@ class TaskRecord:
     script: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
     packages: list[str] = field(default_factory=list)
+    #: What could not be read from the stored row (each field shown with its default instead);
+    #: never stored.
+    warnings: list[str] = field(default_factory=list)
 
     #: Fields stored as JSON text.
     JSON_FIELDS = ("tags", "system_tags", "script", "runtime", "packages")
 
     def to_row(self) -> dict[str, Any]:
         row = dict(self.__dict__)
+        del row["warnings"]
         for key in self.JSON_FIELDS:
             row[key] = json.dumps(row[key])
         return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TaskRecord:
+        """The record of a stored row. A value that cannot be read (damaged, or written by
+        something other than chaintrack) never fails the read: the field gets its default and
+        ``warnings`` says which field and why."""
         data = dict(row)
+        warnings: list[str] = []
         for key in cls.JSON_FIELDS:
-            data[key] = json.loads(data[key])
-        return cls(**data)
+            data[key] = _json_field(key, data[key], warnings)
+        for key in ("created", "last_update", "started", "completed"):
+            value = data.get(key)
+            if value is None and key in ("started", "completed"):
+                continue
+            if not _is_time(value):
+                warnings.append(f"{key} is not a time ({_shown(value)})")
+                data[key] = None if key in ("started", "completed") else 0.0
+            else:
+                data[key] = float(cast(float, value))
+        for key in ("id", "project", "name", "type", "status", "status_reason", "comment", "user"):
+            if not isinstance(data.get(key), str):
+                warnings.append(f"{key} is not text ({_shown(data.get(key))})")
+                data[key] = "" if data.get(key) is None else str(data[key])
+        if data.get("parent") is not None and not isinstance(data["parent"], str):
+            data["parent"] = str(data["parent"])
+        return cls(**data, warnings=warnings)
+
+
+#: Times are seconds since 1970 up to the end of year 9999 (what a date can show).
+MAX_TIME = 253_402_300_799.0
+
+
+def _is_time(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_TIME
+    )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_field(key: str, raw: Any, warnings: list[str]) -> Any:
+    expected: type = dict if key in ("script", "runtime") else list
+    try:
+        value = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, dict) and expected is dict:
+        return value
+    if isinstance(value, list) and expected is list and all(isinstance(v, str) for v in value):
+        return value
+    warnings.append(f"{key} could not be read ({_shown(raw)})")
+    return expected()
 
 
 #: The ``type`` of a parameter row that marks the parameter deleted (``task.delete_parameter``):

@@ -24,7 +24,7 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy
+from chaintrack.store import migrate, pgcopy, repair
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
@@ -219,6 +219,8 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, SqliteFileWat
             self.path: Path | None = path
             self._write_engine = self._sqlite_engine(path, _begin_immediate)
             self._read_engine = self._sqlite_engine(path, _begin_deferred)
+            for engine in (self._write_engine, self._read_engine):
+                repair.install_damage_mapping(engine, path)
             default_blobs = path.parent / "files"
         else:
             self.path = None
@@ -239,6 +241,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, SqliteFileWat
         try:
             with self._schema_lock():
                 if self.path is not None:
+                    repair.quick_check(self.path, config.quick_check_bytes())
                     self._check_before_wal(self.path)
                 #: The revision the store had when opened (None: it was new), before upgrading.
                 self.opened_at_revision = migrate.ensure_schema(self._write_engine)

@@ -282,10 +282,22 @@ def _event_rows(rows: list[Any]) -> list[EventRow]:
     return checked
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(
+        f"{name} is not JSON; a non-finite scalar value is sent as the string {name!r}"
+    )
+
+
 def batch_in(body: bytes) -> WriteBatch:
     """The write batch of a request body; InvalidArgumentError when it has another shape."""
     try:
-        data = json.loads(body)
+        # NaN and Infinity are not JSON: a non-finite scalar travels as a string (see above),
+        # and a literal NaN anywhere else (an event's time) would be stored as nothing.
+        data = json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise InvalidArgumentError(
+            "the write batch is not valid: it nests too deep to be read"
+        ) from None
     except ValueError as exc:
         raise InvalidArgumentError(f"the write batch is not JSON: {exc}") from None
     _check(isinstance(data, dict), "it must be a JSON object")

@@ -1,0 +1,93 @@
+"""Tasks whose process is gone: found and marked ``stopped`` by whoever looks next.
+
+A task records its process when it starts (``runtime["process"]``: host name, process id and
+the process's start time, so that a reused process id is not mistaken for the task's process).
+A chaintrack process on the same host that finds such a task ``in_progress`` while its process
+no longer runs marks it ``stopped`` with :data:`REASON`: every ``Task.init`` (in the
+background), ``chaintrack tasks`` and ``chaintrack store repair`` look. A tracking server also
+stops running tasks it has not heard from for ``CHAINTRACK_HEARTBEAT_TIMEOUT`` seconds (their
+processes send a heartbeat, see ``heartbeat.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from chaintrack.sdk.process import alive
+from chaintrack.store.base import Store
+from chaintrack.store.records import TaskQuery, TaskRecord, WriteBatch
+
+log = logging.getLogger("chaintrack")
+
+REASON = "the process ended without closing the task"
+
+
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), or None when unknown."""
+    try:
+        import psutil
+    except ModuleNotFoundError:  # pragma: no cover - psutil is optional
+        return None
+    try:
+        return float(psutil.Process(pid).create_time())
+    except Exception:  # gone, or not ours to see
+        return None
+
+
+def identity() -> dict[str, Any]:
+    """This process, as a task records it."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "started": process_started(pid)}
+
+
+def process_gone(process: Any) -> bool:
+    """Whether the recorded process (same host only) no longer runs."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return False
+    pid = process.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False
+    if not alive(pid):
+        return True
+    recorded, now_started = process.get("started"), process_started(pid)
+    # Another process has the id now (ids are reused): more than 1 s apart.
+    return (
+        isinstance(recorded, (int, float))
+        and now_started is not None
+        and abs(now_started - recorded) > 1.0
+    )
+
+
+def _dead(task: TaskRecord, now: float, timeout: float | None) -> bool:
+    if process_gone(task.runtime.get("process")):
+        return True
+    return bool(timeout) and now - task.last_update > timeout  # type: ignore[operator]
+
+
+def stop_dead_tasks(store: Store, heartbeat_timeout: float | None = None) -> int:
+    """Mark ``stopped`` the running tasks whose process is gone (same host) or, with
+    ``heartbeat_timeout``, that sent nothing for that long. Returns how many."""
+    now = time.time()
+    running = store.find_tasks(TaskQuery(status=("in_progress",)))
+    dead = [t for t in running if _dead(t, now, heartbeat_timeout)]
+    if not dead:
+        return 0
+    fields = {"status": "stopped", "status_reason": REASON, "completed": now, "last_update": now}
+    store.write(WriteBatch(task_updates=[(t.id, dict(fields)) for t in dead]))
+    for task in dead:
+        log.info("chaintrack: task %s (%s) marked stopped: %s", task.id, task.name, REASON)
+    return len(dead)
+
+
+def stop_dead_tasks_quietly(store: Store) -> None:
+    """:func:`stop_dead_tasks` from a background thread: a failure is logged, never raised."""
+    try:
+        stop_dead_tasks(store)
+    except Exception as exc:
+        log.debug("chaintrack: could not look for tasks of ended processes: %s", exc)
