@@ -31,7 +31,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, ui
+from chaintrack.server import api, otlp, ui
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.store.base import Store
@@ -64,7 +64,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        yield
+        async with otlp.grpc_serving(_app):
+            yield
         ingest.close()
         if close_store:
             store.close()
@@ -95,6 +96,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(ui.router)
+    otlp.install(app)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
     app.add_exception_handler(InvalidArgumentError, _handler(400))
     app.add_exception_handler(StoreError, _handler(500))
