@@ -50,10 +50,15 @@ def convert(spans: Iterable[OtelSpan], task_exists: Callable[[str], bool]) -> Co
     events: list[EventRow] = out.batch.events
     dumps = orjson.dumps
     for span in spans:
-        key = (id(span.resource), span.start_unix_nano // 86_400_000_000_000)
-        target = targets.get(key)
-        if target is None:
-            target = targets[key] = tasks.target(span.resource, span.start_unix_nano)
+        given = span.attributes.get(tasks.TASK_ID)  # a span linked to a LangChain run's task
+        if given:
+            target = tasks.Target(str(given)[:32], None)
+        else:
+            key = (id(span.resource), span.start_unix_nano // 86_400_000_000_000)
+            found = targets.get(key)
+            if found is None:
+                found = targets[key] = tasks.target(span.resource, span.start_unix_nano)
+            target = found
         if target.created is None:
             if not task_exists(target.task_id):
                 out.refuse(1, f"resource attribute {tasks.TASK_ID}={target.task_id!r} names no "

@@ -58,6 +58,7 @@ _FIELDS = frozenset({
     "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens",
     "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
     "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "llm.cost.total",
+    "chaintrack.parent_run_id",
 })  # fmt: skip
 _MESSAGE_PREFIXES = (_IN_MESSAGES, _OUT_MESSAGES, _PROMPT, _COMPLETION)
 
@@ -190,11 +191,16 @@ def payload(span: OtelSpan) -> dict[str, Any]:
     events = [
         {"name": e.name, "time": e.time_unix_nano / 1e9, "attributes": e.attributes}
         for e in span.events
-        if e.name != "exception" and e.name not in m.MESSAGE_EVENTS and e.name != m.CHOICE_EVENT
+        if e.name != "exception"
+        and e.name not in m.MESSAGE_EVENTS
+        and e.name != m.CHOICE_EVENT
+        and "gen_ai.input.messages" not in e.attributes
+        and "gen_ai.output.messages" not in e.attributes
     ]
     out: dict[str, Any] = {
         "span_id": span.span_id,
-        "parent_id": span.parent_span_id,
+        # A root span started inside a LangChain run hangs under it (see linking.py).
+        "parent_id": span.parent_span_id or _text(a.get("chaintrack.parent_run_id")),
         "trace_id": span.trace_id,
         "thread_id": _text(
             _first(a, "session.id", "gen_ai.conversation.id") or _first(span.resource, "session.id")
