@@ -17,8 +17,10 @@ from __future__ import annotations
 import atexit
 import collections
 import logging
+import os
 import signal
 import threading
+import weakref
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -93,7 +95,6 @@ class SpanProcessor(_SdkSpanProcessor):
     """Records every finished span into ``task`` (default: the current task)."""
 
     def __init__(self, task: Any = None) -> None:
-        from chaintrack.sdk import lifecycle
         from chaintrack.sdk.task import Task
 
         task = task if task is not None else Task.current_task()
@@ -107,15 +108,8 @@ class SpanProcessor(_SdkSpanProcessor):
         self._linked: dict[int, str] = {}  # trace id -> task id of a linked LangChain run
         self._thread = threading.Thread(target=self._run, name="chaintrack-otel", daemon=True)
         self._thread.start()
-        # Hooks in this order: at exit and on SIGTERM the spans still queued reach the writer
-        # before chaintrack drains it (atexit runs hooks in reverse; SIGTERM calls the
-        # previous handler, chaintrack's, after this one).
-        lifecycle.install()
-        atexit.register(self.shutdown)
-        self._previous_sigterm: Any = None
-        if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.getsignal(signal.SIGTERM)
-            signal.signal(signal.SIGTERM, self._on_sigterm)
+        _live.add(self)
+        _install_hooks()
 
     # -- the app's thread ---------------------------------------------------------------------
 
@@ -140,8 +134,8 @@ class SpanProcessor(_SdkSpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         queue = self._queue
         queue.append(span)
-        if len(queue) >= BATCH:
-            if len(queue) > MAX_QUEUE:
+        if len(queue) >= BATCH or self._closed:
+            if len(queue) > MAX_QUEUE or self._closed:
                 self._convert()
             else:
                 self._wake.set()
@@ -177,17 +171,47 @@ class SpanProcessor(_SdkSpanProcessor):
         self._wake.set()
         self._convert()
 
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+
+_live: weakref.WeakSet[SpanProcessor] = weakref.WeakSet()
+_hooks_pid: int | None = None
+_previous_sigterm: Any = None
+
+
+def _shutdown_all() -> None:
+    for processor in list(_live):
         try:
-            self.shutdown()
+            processor.shutdown()
         except Exception:
-            log.exception("chaintrack: on SIGTERM, queued OpenTelemetry spans were not recorded")
-        previous = self._previous_sigterm
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
+            log.exception("chaintrack: queued OpenTelemetry spans were not recorded")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _shutdown_all()
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+
+def _install_hooks() -> None:
+    """At exit and on SIGTERM, the spans still queued reach the writer before chaintrack
+    drains it: atexit runs hooks in reverse order of registration, and this SIGTERM handler
+    calls the one it replaced (chaintrack's, which drains the writer) after its own work."""
+    global _hooks_pid, _previous_sigterm
+    from chaintrack.sdk import lifecycle
+
+    lifecycle.install()
+    if _hooks_pid == os.getpid():
+        return
+    _hooks_pid = os.getpid()
+    atexit.register(_shutdown_all)
+    if threading.current_thread() is threading.main_thread():
+        current = signal.getsignal(signal.SIGTERM)
+        if current is not _on_sigterm:
+            _previous_sigterm = current
+            signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 class SpanExporter(_SdkSpanExporter):
