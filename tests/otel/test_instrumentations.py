@@ -32,8 +32,8 @@ def standin() -> Iterator[OpenAIStandIn]:
 
 def _calls(client: openai.OpenAI) -> None:
     """The four calls of every test: a completion, a stream, a tool call, an error."""
-    client.chat.completions.create(model="gpt-4o-mini",
-                                   messages=[{"role": "user", "content": "hello there"}])  # fmt: skip
+    hello = [{"role": "user", "content": "hello there"}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=hello)  # type: ignore[arg-type]
     stream = client.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "stream please"}],
         stream=True, stream_options={"include_usage": True},
@@ -78,8 +78,8 @@ def _check_common(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     done, streamed, tool, failed = calls
     for call in (done, streamed, tool):
         assert call["model_name"] == MODEL and call["status"] == "ok"
-        assert (call["prompt_tokens"], call["completion_tokens"]) == (PROMPT_TOKENS,
-                                                                      COMPLETION_TOKENS)  # fmt: skip
+        tokens = (call["prompt_tokens"], call["completion_tokens"])
+        assert tokens == (PROMPT_TOKENS, COMPLETION_TOKENS)
         assert call["total_tokens"] == PROMPT_TOKENS + COMPLETION_TOKENS
     assert done["input"] == "user: hello there"
     assert done["output"] == "assistant: Echo: hello there"

@@ -35,10 +35,14 @@ def test_genai_messages_as_one_event_per_message() -> None:
         }) as span:  # fmt: skip
             span.add_event("gen_ai.system.message", {"content": "Be brief."})
             span.add_event("gen_ai.user.message", {"content": "Weather in Paris?"})
+            call = {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "weather", "arguments": '{"city":"Paris"}'},
+            }
+            message = json.dumps({"role": "assistant", "tool_calls": [call]})
             span.add_event("gen_ai.choice", {"index": 0, "finish_reason": "tool_calls",
-                "message": json.dumps({"role": "assistant", "tool_calls": [{"id": "c1",
-                    "type": "function", "function": {"name": "weather",
-                                                     "arguments": '{"city":"Paris"}'}}]})})  # fmt: skip
+                                             "message": message})  # fmt: skip
 
     span = _one(make)
     assert span["kind"] == "chat_model" and span["model_name"] == "claude-3-5-haiku"

@@ -164,7 +164,17 @@ def any_value(value: Any) -> Any:
 
 
 def attributes(pairs: Any) -> dict[str, Any]:
-    return {kv.key: any_value(kv.value) for kv in pairs}
+    out: dict[str, Any] = {}
+    for kv in pairs:  # the common scalar cases inline: this runs for every attribute
+        value = kv.value
+        which = value.WhichOneof("value")
+        if which == "string_value":
+            out[kv.key] = value.string_value
+        elif which == "int_value":
+            out[kv.key] = value.int_value
+        else:
+            out[kv.key] = any_value(value)
+    return out
 
 
 class Decoded(NamedTuple):

@@ -104,13 +104,31 @@ def _kind(span: OtelSpan, attributes: dict[str, Any], chat: bool) -> str:
     return "chain"
 
 
-def _messages(span: OtelSpan, attributes: dict[str, Any]) -> tuple[str | None, str | None]:
+def _split(attributes: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """(the attributes kept as they are, the message prefixes present), in one pass."""
+    kept: dict[str, Any] = {}
+    prefixes: set[str] = set()
+    for key, value in attributes.items():
+        if key in _FIELDS:
+            continue
+        if key.startswith(_MESSAGE_PREFIXES):
+            for prefix in _MESSAGE_PREFIXES:
+                if key.startswith(prefix):
+                    prefixes.add(prefix)
+            continue
+        kept[key] = value
+    return kept, prefixes
+
+
+def _messages(
+    span: OtelSpan, attributes: dict[str, Any], prefixes: set[str]
+) -> tuple[str | None, str | None]:
     """(input, output) as rendered messages, when the span carries messages."""
     inputs: list[str] = []
     outputs: list[str] = []
-    if any(k.startswith(_IN_MESSAGES) for k in attributes):
+    if _IN_MESSAGES in prefixes:
         inputs.append(m.render_openinference(m.flattened(attributes, _IN_MESSAGES)))
-    if any(k.startswith(_OUT_MESSAGES) for k in attributes):
+    if _OUT_MESSAGES in prefixes:
         outputs.append(m.render_openinference(m.flattened(attributes, _OUT_MESSAGES)))
     sources = [attributes] + [e.attributes for e in span.events]
     for source in sources:
@@ -125,9 +143,9 @@ def _messages(span: OtelSpan, attributes: dict[str, Any]) -> tuple[str | None, s
             inputs.append(m.render_event_message(m.MESSAGE_EVENTS[event.name], event.attributes))
         elif event.name == m.CHOICE_EVENT:
             outputs.append(m.render_event_message("assistant", event.attributes))
-    if any(k.startswith(_PROMPT) for k in attributes):
+    if _PROMPT in prefixes:
         inputs.append(m.render_prefixed(attributes, _PROMPT))
-    if any(k.startswith(_COMPLETION) for k in attributes):
+    if _COMPLETION in prefixes:
         outputs.append(m.render_prefixed(attributes, _COMPLETION))
     return ("\n".join(inputs) if inputs else None, "\n".join(outputs) if outputs else None)
 
@@ -159,10 +177,12 @@ def _text(value: Any) -> str | None:
 def payload(span: OtelSpan) -> dict[str, Any]:
     """The chaintrack span of ``span`` (see ``langchain/spans.py`` for the field names)."""
     a = span.attributes
-    rendered_in, rendered_out = _messages(span, a)
-    chat = a.get("gen_ai.operation.name") == "chat" or (
-        rendered_in is not None
-        and any(k.startswith(_IN_MESSAGES) or k == "gen_ai.input.messages" for k in a)
+    kept, prefixes = _split(a)
+    rendered_in, rendered_out = _messages(span, a, prefixes)
+    chat = (
+        a.get("gen_ai.operation.name") == "chat"
+        or _IN_MESSAGES in prefixes
+        or "gen_ai.input.messages" in a
     )
     kind = _kind(span, a, chat)
     error = _error(span)
@@ -182,10 +202,11 @@ def payload(span: OtelSpan) -> dict[str, Any]:
     text_out = rendered_out if rendered_out is not None else _text(given_out)
     start = span.start_unix_nano / 1e9
     end = (span.end_unix_nano or span.start_unix_nano) / 1e9
-    kept = {k: v for k, v in a.items()
-            if k not in _FIELDS and not k.startswith(_MESSAGE_PREFIXES)}  # fmt: skip
+    # The raw request and response, beside the messages rendered from them.
     if rendered_in is not None and given_in is not None:
-        kept["input.value"] = given_in  # the raw request, beside the rendered messages
+        kept["input.value"] = given_in
+    if rendered_out is not None and given_out is not None:
+        kept["output.value"] = given_out
     if span.scope:
         kept["otel.scope.name"] = span.scope
     events = [
