@@ -258,11 +258,11 @@ def in_process(spans: int, root: Path) -> dict[str, dict[str, float]]:
            "CHAINTRACK_AUTO_CONNECT_STREAMS": "0"}  # fmt: skip
     runs: dict[str, list[dict[str, float]]] = {"none": [], "batch": [], "chaintrack": []}
     for _ in range(5):  # interleaved, so that a burst of load from elsewhere hits every mode
-        for mode in runs:
+        for mode, found in runs.items():
             command = [sys.executable, "-c", IN_PROCESS, str(spans), mode]
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True,
                                   timeout=600)  # fmt: skip
-            runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            found.append(json.loads(done.stdout.strip().splitlines()[-1]))
     for mode, found in runs.items():
         out[mode] = min(found, key=lambda r: r["thread_us"])
     return out
