@@ -228,6 +228,9 @@ def _cmd_server(args: argparse.Namespace) -> int:
     from chaintrack.server.app import create_app, open_server_store
 
     token = args.auth_token or config.auth_token()
+    if args.otlp_grpc_port:  # the app (in each worker) serves it while it runs
+        os.environ[config.OTLP_GRPC_PORT.name] = str(args.otlp_grpc_port)
+        os.environ[config.OTLP_GRPC_HOST.name] = args.host
     store = open_server_store(args.store, args.artifacts)  # check both before serving
     if args.workers == 1:
         app = create_app(store, auth_token=token, close_store=True)
@@ -398,6 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _serve_options(server)
     server.add_argument("--workers", type=_count(1), default=1, help="worker processes (default 1)")
+    server.add_argument(
+        "--otlp-grpc-port",
+        type=_count(1),
+        default=None,
+        help="also serve OTLP/gRPC traces on this port (OTLP/HTTP is always at /v1/traces; "
+        "needs the [otel] extra; see docs/opentelemetry.md)",
+    )
     server.set_defaults(func=_cmd_server)
     _db_commands(commands)
 

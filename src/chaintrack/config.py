@@ -188,6 +188,18 @@ QUICK_CHECK_MB = Setting(
     "about 1.2 ms per MB) each time a process opens it; larger ones are checked only when a "
     "read or a write finds damage. `0` turns the check at open off.",
 )
+OTLP_GRPC_PORT = Setting(
+    "CHAINTRACK_OTLP_GRPC_PORT",
+    "",
+    "Port on which `chaintrack server` also serves OTLP/gRPC traces (what "
+    "`--otlp-grpc-port` sets; needs the `[otel]` extra). Empty: OTLP over HTTP only "
+    "(`POST /v1/traces`).",
+)
+OTLP_GRPC_HOST = Setting(
+    "CHAINTRACK_OTLP_GRPC_HOST",
+    "127.0.0.1",
+    "Address the OTLP/gRPC port listens on (`chaintrack server` sets it from `--host`).",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     HOME,
@@ -213,6 +225,8 @@ SETTINGS: tuple[Setting, ...] = (
     HEARTBEAT_TIMEOUT,
     SESSION_HOURS,
     QUICK_CHECK_MB,
+    OTLP_GRPC_PORT,
+    OTLP_GRPC_HOST,
 )
 
 
@@ -321,6 +335,17 @@ def server_ingest_queue() -> int:
 
 def http_timeout() -> float:
     return max(0.1, _as_float(HTTP_TIMEOUT))
+
+
+def otlp_grpc_port() -> int | None:
+    """The OTLP/gRPC port of the server, or None when it serves OTLP over HTTP only."""
+    if not OTLP_GRPC_PORT.raw().strip():
+        return None
+    return _as_int(OTLP_GRPC_PORT, 1)
+
+
+def otlp_grpc_host() -> str:
+    return OTLP_GRPC_HOST.raw().strip() or "127.0.0.1"
 
 
 def mirror() -> str | None:

@@ -18,7 +18,7 @@ import pytest
 import chaintrack
 from chaintrack import Task
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError
-from chaintrack.sdk import writer
+from chaintrack.sdk import writers
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def tracking_uri(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     # Before the database goes: every task's events written.
     for task in Task.open_tasks():
         task.close()
-    writer.drain_all(10)
+    writers.drain_all(10)
 
 
 def report(task: Task, span_id: str, parent: str | None = None, **fields: Any) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 
 from chaintrack import config
-from chaintrack.sdk import spool
+from chaintrack.sdk import items
 
 log = logging.getLogger("chaintrack")
 
@@ -38,7 +38,7 @@ def beat() -> None:
     now = time.time()
     for task in Task.open_tasks():
         if task._owner_pid == os.getpid() and not task._closed:
-            task._writer.put((spool.TASK_UPDATE, task.id, {"last_update": now}))
+            task._writer.put(items.task_update(task.id, {"last_update": now}))
 
 
 def _run() -> None:

@@ -32,7 +32,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, api_eval, api_extras, ui, ui_eval, ui_feedback
+from chaintrack.server import api, api_eval, api_extras, otlp, ui, ui_eval, ui_feedback
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.server.sweeper import Sweeper
@@ -69,7 +69,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         sweeper.start()
-        yield
+        async with otlp.grpc_serving(_app):
+            yield
         sweeper.stop()
         ingest.close()
         if close_store:
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(api_extras.router)
     app.include_router(ui_feedback.router)
     app.include_router(ui.router)
+    otlp.install(app)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
     app.add_exception_handler(DatasetNotFoundError, _handler(404))
     app.add_exception_handler(InvalidArgumentError, _handler(400))
