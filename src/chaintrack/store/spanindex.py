@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, func, null
 
+from chaintrack.store import rollups, searchtext
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
@@ -49,6 +50,11 @@ def _text(value: Any, limit: int) -> str | None:
 
 def span_row(event: EventRow) -> dict[str, Any] | None:
     """The ``spans`` row of a span event, or None when its payload has no span id."""
+    found = _row_and_payload(event)
+    return None if found is None else found[0]
+
+
+def _row_and_payload(event: EventRow) -> tuple[dict[str, Any], dict[str, Any]] | None:
     task_id, writer, seq, _kind, ts = event[0], event[1], event[2], event[3], event[4]
     raw = event[11]
     try:
@@ -67,7 +73,7 @@ def span_row(event: EventRow) -> dict[str, Any] | None:
         total = (prompt or 0) + (completion or 0)
     error = payload.get("error")
     status = str(payload.get("status") or ("error" if error else "ok"))[:16]
-    return {
+    row = {
         "task_id": task_id,
         "span_id": str(payload["span_id"])[:64],
         "parent_id": _text(payload.get("parent_id"), 64),
@@ -87,6 +93,7 @@ def span_row(event: EventRow) -> dict[str, Any] | None:
         "writer": writer,
         "seq": seq,
     }
+    return row, payload
 
 
 def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
@@ -118,13 +125,16 @@ def index_spans(
     """
     span_table, stats_table = tables
     span_columns = set(span_table.c.keys())
-    rows = [
-        {k: val for k, val in row.items() if k in span_columns}
-        for e in events
-        if e[3] == SPAN and (row := span_row(e)) is not None
-    ]
-    if not rows:
+    # The search index and the dashboards' totals exist at the head revision only (a migration's
+    # backfill at an older revision passes the tables as they were then).
+    head = tables == (spans, task_stats)
+    found = [f for e in events if e[3] == SPAN and (f := _row_and_payload(e)) is not None]
+    if not found:
         return
+    rows = [{k: val for k, val in row.items() if k in span_columns} for row, _ in found]
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for row, payload in found if head else ():
+        payloads.setdefault((row["task_id"], row["span_id"]), payload)
     # One row per span, the first of the batch (as the database would keep it), in key order:
     # concurrent writers then take their row locks in one order and cannot deadlock.
     first: dict[tuple[str, str], dict[str, Any]] = {}
@@ -138,12 +148,21 @@ def index_spans(
         .returning(span_table.c.task_id, span_table.c.span_id)
     )
     totals: dict[str, dict[str, Any]] = {}
+    stored: list[dict[str, Any]] = []
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
         for task_id, span_id in conn.execute(new_span.values(chunk)).all():
             _add(totals, first[(task_id, span_id)])
+            stored.append(first[(task_id, span_id)])
     if not totals:
         return
+    if head:
+        searchtext.insert_rows(conn, [
+            searchtext.text_row(r["task_id"], r["span_id"], r["name"],
+                                payloads[r["task_id"], r["span_id"]])
+            for r in stored
+        ])  # fmt: skip
+        rollups.add_rows(conn, insert, stored)
     stmt = insert(stats_table)
     c, new = stats_table.c, stmt.excluded
     updates: dict[str, Any] = {column: c[column] + new[column] for column in STAT_COLUMNS}

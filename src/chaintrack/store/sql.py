@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from chaintrack import config
 from chaintrack.errors import StoreError, TaskNotFoundError, missing_dependency
-from chaintrack.store import migrate, pgcopy
+from chaintrack.store import migrate, pgcopy, searchtext
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
@@ -42,6 +42,7 @@ from chaintrack.store.schema import (
     events,
     models,
     parameters,
+    span_rollups,
     spans,
     task_stats,
     tasks,
@@ -371,8 +372,9 @@ class SqlStore(QueryMixin):
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
             for table in (parameters, configurations, events, artifacts, models, spans,
-                          task_stats, event_counts):  # fmt: skip
+                          task_stats, event_counts, span_rollups):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
+            searchtext.delete_task(conn, task_id)
 
         self._transaction(apply)
 
