@@ -390,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.clearml.command import register as register_clearml
 
     register_clearml(commands)
+    from chaintrack.query.command import register as register_query
+
+    register_query(commands)
     return parser
 
 

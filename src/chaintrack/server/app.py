@@ -31,7 +31,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, ui
+from chaintrack.server import api, search_routes, ui
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.store.base import Store
@@ -94,6 +94,8 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(search_routes.api)
+    app.include_router(search_routes.pages)
     app.include_router(ui.router)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
     app.add_exception_handler(InvalidArgumentError, _handler(400))
