@@ -56,6 +56,8 @@ COLUMNS: dict[str, Any] = {
 }
 _NOT_NULL = frozenset({"kind", "name", "status", "task", "task_id", "project", "start_time"})
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: The clock of relative times (tests set it).
+clock = time.time
 #: The trigram index answers needles of 3 characters or more.
 _MIN_TRIGRAM = 3
 
@@ -66,7 +68,7 @@ class Context:
     and the optional tables the store has (see ``joins.available_tables``)."""
 
     dialect: str
-    now: float = field(default_factory=time.time)
+    now: float = field(default_factory=lambda: clock())
     tables: dict[str, Table] = field(default_factory=dict)
 
 
