@@ -71,7 +71,8 @@ def _events(conn: Connection, task_ids: list[str], kind: str) -> Iterator[list[A
     for task_id in task_ids:
         stmt = (select(events).where(events.c.task_id == task_id, events.c.kind == kind)
                 .order_by(events.c.ts, events.c.writer, events.c.seq))  # fmt: skip
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+        result = conn.execute(stmt, execution_options={"stream_results": True,
+                                                    "yield_per": CHUNK})
         for part in result.partitions(CHUNK):
             yield [r._mapping for r in part]
 

@@ -136,6 +136,6 @@ def iter_matching(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every span matching ``query``, in chunks, oldest first, streamed from the database."""
     stmt = statement(condition(conn, query, project), "start_time")
-    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
+    result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": chunk})
     for part in result.partitions(chunk):
         yield finish_rows(conn, list(part))

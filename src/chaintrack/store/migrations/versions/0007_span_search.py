@@ -71,14 +71,15 @@ def _backfill(conn: sa.Connection) -> None:
     from chaintrack.store import rollups, searchtext
 
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    result = conn.execution_options(stream_results=True).execute(
+    result = conn.execute(
         sa.text(
             "SELECT s.task_id, s.span_id, s.name, s.kind, s.status, s.start_time, "
             "s.latency_ms, s.prompt_tokens, s.completion_tokens, s.total_tokens, "
             "s.model_name, s.cost_usd, e.data FROM spans s LEFT JOIN events e "
             "ON e.task_id = s.task_id AND e.kind = 'span' AND e.writer = s.writer "
             "AND e.seq = s.seq"
-        )
+        ),
+        execution_options={"stream_results": True},
     )
     while chunk := result.mappings().fetchmany(_BATCH):
         rows = [dict(r) for r in chunk]
