@@ -19,10 +19,16 @@ WORDS = ("refund", "Refunds", "order", "ship", "hello", "WORLD", "delay", "café
 def make_spans(seed: int = 7, count: int = 300) -> tuple[list[TaskRecord], list[dict[str, Any]]]:
     rng = random.Random(seed)
     tasks = [
-        TaskRecord(id=f"task{i}", project=("alpha", "beta", "alpha/sub")[i % 3],
-                   name=f"run {i}", type="inference", status="completed",
-                   created=NOW - 40 * 86400, last_update=NOW,
-                   tags=[["prod"], ["dev", "prod"], [], ["x\"y"]][i % 4])  # fmt: skip
+        TaskRecord(
+            id=f"task{i}",
+            project=("alpha", "beta", "alpha/sub")[i % 3],
+            name=f"run {i}",
+            type="inference",
+            status="completed",
+            created=NOW - 40 * 86400,
+            last_update=NOW,
+            tags=[["prod"], ["dev", "prod"], [], ['x"y']][i % 4],
+        )
         for i in range(6)
     ]
     spans = []

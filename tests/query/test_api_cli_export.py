@@ -87,18 +87,27 @@ def test_api_stats_and_saved_searches(api: Client) -> None:
     stats = api.request("GET", "/api/v1/stats", params={"project": "alpha", "start": NOW - 31 *
                                                          86400, "end": NOW + 1}).json()  # fmt: skip
     assert stats["totals"]["calls"] == sum(1 for s in SPANS if s["task_id"] in ("task0", "task3"))
-    saved = api.request("POST", "/api/v1/saved-searches",
-                        json={"project": "alpha", "name": "slow", "query": "latency_ms > 2000"})
+    saved = api.request(
+        "POST",
+        "/api/v1/saved-searches",
+        json={"project": "alpha", "name": "slow", "query": "latency_ms > 2000"},
+    )
     assert saved.status_code == 200
-    assert api.request("POST", "/api/v1/saved-searches", json={
-        "project": "alpha", "name": "bad", "query": "latency_ms >"}).status_code == 400
+    assert (
+        api.request(
+            "POST",
+            "/api/v1/saved-searches",
+            json={"project": "alpha", "name": "bad", "query": "latency_ms >"},
+        ).status_code
+        == 400
+    )
     listed = api.request("GET", "/api/v1/saved-searches", params={"project": "alpha"}).json()
     assert [(s["name"], s["query"]) for s in listed] == [("slow", "latency_ms > 2000")]
 
 
 def test_ui_pages_show_results_errors_and_the_dashboard(api: Client) -> None:
     page = api.request("GET", "/search", params={"q": 'output ~ "<script>"'})
-    assert page.status_code == 200 and "<script>\"" not in page.text
+    assert page.status_code == 200 and '<script>"' not in page.text
     found = api.request("GET", "/search", params={"q": "kind = tool", "project": "beta"})
     assert "/tasks/task1?tab=trace" in found.text or "/tasks/task4?tab=trace" in found.text
     bad = api.request("GET", "/search", params={"q": "kind ="})
@@ -128,8 +137,9 @@ def test_sdk_project_stats(store: SqlStore) -> None:
     assert stats["totals"]["calls"] == sum(1 for s in SPANS if s["task_id"] in ("task1", "task4"))
 
 
-def test_cli_spans_prints_and_writes_files(store: SqlStore, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_spans_prints_and_writes_files(
+    store: SqlStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["spans", "kind = retriever", "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("task_id,span_id")
@@ -170,7 +180,7 @@ def test_export_scalars_console_records_and_results(store: SqlStore, tmp_path: P
     assert chaintrack.export(tmp_path / "r.csv", what="records", tasks=["task0"]) == 2
     records = pd.read_csv(tmp_path / "r.csv")
     assert json.loads(records["record"][0]) == {"action": "on_llm_start", "step": 1}
-    by_query = chaintrack.export(tmp_path / "q.csv", what="scalars", query="task = \"run 0\"")
+    by_query = chaintrack.export(tmp_path / "q.csv", what="scalars", query='task = "run 0"')
     assert by_query == 10
     with pytest.raises(InvalidArgumentError, match="experiment results are not recorded"):
         chaintrack.export(tmp_path / "x.parquet", what="results", tasks=["task0"])

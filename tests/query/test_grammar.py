@@ -19,7 +19,7 @@ from chaintrack.store.sql import SqlStore
 FIELD_NAMES = [f"{n}.k" if FIELDS[n] == "key" else n for n in FIELDS] + ["attr.user.id", "nope"]
 OPS = ["=", "!=", "<", "<=", ">", ">=", "~"]
 values = st.one_of(
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
     st.text(max_size=8).map(lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'),
     st.sampled_from(["-7d", "-3h", "2026-01-31", "2026-01-31T08:00:00Z", "llm", "'x'"]),
@@ -44,7 +44,7 @@ queries = st.recursive(
     ),
     max_leaves=6,
 )
-garbage = st.text(alphabet=st.sampled_from(list('abkind=<>!~()"\' ,.-7dnotr;%_\\')), max_size=40)
+garbage = st.text(alphabet=st.sampled_from(list("abkind=<>!~()\"' ,.-7dnotr;%_\\")), max_size=40)
 
 
 @pytest.fixture(scope="module")

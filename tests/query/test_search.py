@@ -112,7 +112,10 @@ def test_pages_are_newest_first_and_sorts_apply(loaded: SqlStore) -> None:
         row = page.rows[0]
         source = next(s for s in SPANS if s["span_id"] == row["span_id"])
         assert (row["input"], row["output"], row["task_id"]) == (
-            source["input"], source["output"], source["task_id"])
+            source["input"],
+            source["output"],
+            source["task_id"],
+        )
 
 
 @pytest.mark.parametrize(
@@ -149,7 +152,7 @@ def test_bad_queries_name_the_position_and_the_fields(
         "x'); DROP TABLE spans; --",
         "' OR '1'='1",
         '" OR 1=1 --',
-        "refund\" OR output ~ \"",
+        'refund" OR output ~ "',
         "%' UNION SELECT * FROM tasks --",
         'a" * NEAR(b c) OR "',
         "\\",

@@ -83,7 +83,7 @@ def search_spans(
 def project_stats(
     project_name: str | None,
     *,
-    range: str | None = None,  # noqa: A002 - the URL's name
+    range: str | None = None,
     start: float | None = None,
     end: float | None = None,
 ) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def export(
     output: str | Path,
     *,
     what: str = "spans",
-    format: str | None = None,  # noqa: A002 - the CLI's name
+    format: str | None = None,
     tasks: Sequence[str] = (),
     project_name: str | None = None,
     query: str | None = None,

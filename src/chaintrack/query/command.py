@@ -32,7 +32,7 @@ def _cmd_spans(args: argparse.Namespace) -> int:
         else:
             with open(args.output, "w", encoding="utf-8") as handle:
                 handle.write(_table(frame))
-        print(f"{len(frame)} spans written to {args.output}", file=sys.stderr)
+        sys.stderr.write(f"{len(frame)} spans written to {args.output}\n")
         return 0
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
@@ -44,6 +44,8 @@ def _cmd_spans(args: argparse.Namespace) -> int:
 
 
 def _table(frame: Any) -> str:
+    import pandas as pd
+
     columns = ("start_time", "task_id", "kind", "name", "status", "model", "latency_ms",
                "total_tokens", "output")  # fmt: skip
     lines = ["\t".join(columns)]
@@ -51,7 +53,7 @@ def _table(frame: Any) -> str:
         values = []
         for column in columns:
             value = getattr(row, column)
-            text = "" if value is None or value != value else str(value)
+            text = "" if value is None or pd.isna(value) else str(value)
             values.append(_printable(text)[:60])
         lines.append("\t".join(values))
     lines.append(f"({len(frame)} spans)")
@@ -62,12 +64,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from chaintrack.query.client import export
 
     if not (args.tasks or args.project or args.query):
-        raise InvalidArgumentError(
-            "export what? name task ids, or give --project P or --query Q")
+        raise InvalidArgumentError("export what? name task ids, or give --project P or --query Q")
     count = export(args.output, what=args.what, format=args.format, tasks=args.tasks,
                    project_name=args.project, query=args.query,
                    progress=not args.quiet)  # fmt: skip
-    print(f"{count} {args.what} rows written to {args.output}", file=sys.stderr)
+    sys.stderr.write(f"{count} {args.what} rows written to {args.output}\n")
     return 0
 
 

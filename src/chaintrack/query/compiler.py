@@ -68,7 +68,7 @@ class Context:
     and the optional tables the store has (see ``joins.available_tables``)."""
 
     dialect: str
-    now: float = field(default_factory=lambda: clock())
+    now: float = field(default_factory=lambda: clock())  # noqa: PLW0108 - read at call time
     tables: dict[str, Table] = field(default_factory=dict)
 
 
@@ -165,8 +165,11 @@ class Compiler:
     def condition(self, cond: Condition) -> ColumnElement[bool]:
         kind = FIELDS[cond.field]
         if cond.op == "~" and kind not in ("text", "key"):
-            raise self.fail(cond.op_pos, f"~ (text match) applies to text fields; "
-                            f"{cond.label} is a {kind} field: use =, !=, <, <=, >, >= or in")  # fmt: skip
+            raise self.fail(
+                cond.op_pos,
+                f"~ (text match) applies to text fields; {cond.label} is a {kind} field: "
+                "use =, !=, <, <=, >, >= or in",
+            )
         if kind == "number":
             values: list[Any] = [self.number(cond, v) for v in cond.values]
             return self.guarded(cond.field, compare(COLUMNS[cond.field], cond.op, values))
@@ -226,8 +229,9 @@ class Compiler:
     def typed_values(self, cond: Condition) -> list[Any]:
         kinds = {v.kind == "number" for v in cond.values}
         if len(kinds) > 1:
-            raise self.fail(cond.values[0].pos,
-                            f"the values of {cond.label} in (…) are all numbers or all text")  # fmt: skip
+            raise self.fail(
+                cond.values[0].pos, f"the values of {cond.label} in (…) are all numbers or all text"
+            )
         if cond.op == "~":
             return [self.text(cond, v) for v in cond.values]
         return [float(v.value) if v.kind == "number" else str(v.value) for v in cond.values]

@@ -71,8 +71,7 @@ def _events(conn: Connection, task_ids: list[str], kind: str) -> Iterator[list[A
     for task_id in task_ids:
         stmt = (select(events).where(events.c.task_id == task_id, events.c.kind == kind)
                 .order_by(events.c.ts, events.c.writer, events.c.seq))  # fmt: skip
-        result = conn.execute(stmt, execution_options={"stream_results": True,
-                                                    "yield_per": CHUNK})
+        result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": CHUNK})
         for part in result.partitions(CHUNK):
             yield [r._mapping for r in part]
 
@@ -92,11 +91,11 @@ def rows(
     if what == "spans":
         yield from search.iter_matching(conn, _span_query(task_ids, query), project, CHUNK)
         return
-    if query:
-        found = {r["task_id"] for chunk in search.iter_matching(conn, query, project, CHUNK)
-                 for r in chunk}  # fmt: skip
-        task_ids = [t for t in _task_scope(conn, task_ids, project) if t in found]
     ids = _task_scope(conn, task_ids, project)
+    if query:
+        chunks = search.iter_matching(conn, query, project, CHUNK)
+        found = {r["task_id"] for chunk in chunks for r in chunk}
+        ids = [t for t in ids if t in found]
     if what == "scalars":
         for chunk in _events(conn, ids, SCALAR):
             yield [{"task_id": e["task_id"], "metric": e["metric"], "variant": e["variant"],
@@ -108,19 +107,25 @@ def rows(
                     "text": e["text"]} for e in chunk]  # fmt: skip
     else:
         for chunk in _events(conn, ids, TABLE):
-            out: list[dict[str, Any]] = []
-            for e in chunk:
-                if e["metric"] != RECORD_TABLE:
-                    continue
-                table = json.loads(e["data"] or "{}")
-                columns = table.get("columns") or []
-                for n, row in enumerate(table.get("rows") or []):
-                    record = dict(zip(columns, row, strict=False))
-                    out.append({"task_id": e["task_id"], "table": e["metric"],
-                                "variant": e["variant"], "iteration": e["iter"], "row": n,
-                                "record": json.dumps(record, default=str)})  # fmt: skip
+            out = _records(chunk)
             if out:
                 yield out
+
+
+def _records(chunk: list[Any]) -> list[dict[str, Any]]:
+    """The rows of the Action Records tables among ``chunk`` (table events), one per record."""
+    out: list[dict[str, Any]] = []
+    for e in chunk:
+        if e["metric"] != RECORD_TABLE:
+            continue
+        table = json.loads(e["data"] or "{}")
+        columns = table.get("columns") or []
+        for n, row in enumerate(table.get("rows") or []):
+            record = dict(zip(columns, row, strict=False))
+            out.append({"task_id": e["task_id"], "table": e["metric"], "variant": e["variant"],
+                        "iteration": e["iter"], "row": n,
+                        "record": json.dumps(record, default=str)})  # fmt: skip
+    return out
 
 
 class _Writer:

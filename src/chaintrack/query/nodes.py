@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 from chaintrack.errors import InvalidArgumentError
 
@@ -63,4 +63,4 @@ class Not:
     item: Node
 
 
-Node = Union[Condition, And, Or, Not]
+Node: TypeAlias = "Condition | And | Or | Not"

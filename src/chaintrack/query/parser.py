@@ -9,9 +9,9 @@ strings ("…" or '…', backslash escapes), numbers, relative times (``-7d``, `
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from chaintrack.query.fields import FIELDS, PREFIXES, allowed_fields_text
 from chaintrack.query.nodes import And, Condition, Node, Not, Or, QueryError, Value
@@ -22,7 +22,8 @@ _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w.:-]))
+  | (?P<iso>\d{4}-\d{2}-\d{2}
+        (?:[T\ ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w.:-]))
   | (?P<reltime>-\d+[smhdw](?![\w.]))
   | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.]))
   | (?P<op>!=|<=|>=|=|<|>|~)
@@ -87,9 +88,6 @@ def tokenize(query: str) -> list[Token]:
         pos = match.end()
     tokens.append(Token("end", "", len(query)))
     return tokens
-
-
-_Parsed = Union[Node, None]
 
 
 class _Parser:
@@ -207,7 +205,7 @@ class _Parser:
                 number = float(tok.text)
             except ValueError:  # pragma: no cover - the pattern admits only numbers
                 raise self.fail(f"{tok.text!r} is not a number") from None
-            if number != number or number in (float("inf"), float("-inf")):
+            if not math.isfinite(number):
                 raise self.fail(f"{tok.text!r} is not a finite number")
             return Value("number", number, tok.pos)
         if tok.kind == "reltime":

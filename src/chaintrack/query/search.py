@@ -138,4 +138,4 @@ def iter_matching(
     stmt = statement(condition(conn, query, project), "start_time")
     result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": chunk})
     for part in result.partitions(chunk):
-        yield finish_rows(conn, list(part))
+        yield finish_rows(conn, list(part))  # type: ignore[arg-type]

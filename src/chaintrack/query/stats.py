@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Table, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, select, true
 
 from chaintrack.errors import invalid
 from chaintrack.query import joins
@@ -131,7 +131,7 @@ def project_stats(
         for key in _SUMS:
             total[key] += acc[key]
         if acc["cost_usd"] is not None:
-            total["cost_usd"] = (total["cost_usd"] or 0.0) + acc["cost_usd"]
+            total["cost_usd"] = float(total["cost_usd"] or 0.0) + float(acc["cost_usd"])
         for bucket, n in acc["latency"].items():
             total["latency"][bucket] += n
 
@@ -145,8 +145,8 @@ def project_stats(
                 for name, series_ in sorted(groups.items())}  # fmt: skip
 
     def table(groups: dict[str, dict[str, Any]], label: str) -> list[dict[str, Any]]:
-        return [{label: name or "(none)", **_finish(acc)}
-                for name, acc in sorted(groups.items(), key=lambda kv: -kv[1]["calls"])]  # fmt: skip
+        ordered = sorted(groups.items(), key=lambda kv: -kv[1]["calls"])
+        return [{label: name or "(none)", **_finish(acc)} for name, acc in ordered]
 
     scores, scores_available = score_series(conn, project, start, end, hours)
     return {

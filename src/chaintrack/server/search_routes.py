@@ -66,7 +66,7 @@ def spans(
 def project_stats(
     request: Request,
     project: str | None = None,
-    range: str | None = None,  # noqa: A002 - the URL's name
+    range: str | None = None,
     start: float | None = None,
     end: float | None = None,
 ) -> dict[str, Any]:
@@ -157,7 +157,9 @@ async def save_from_page(request: Request) -> Response:
 
 @pages.get("/dashboard")
 def dashboard_page(
-    request: Request, project: str = "", range: str = "7d"  # noqa: A002 - the URL's name
+    request: Request,
+    project: str = "",
+    range: str = "7d",
 ) -> Response:
     from chaintrack.server import ui
 

@@ -83,4 +83,5 @@ def add_rows(
     )
     names = ("task_id", "hour", "kind", "model", "bucket")
     # In key order: concurrent writers take their row locks in one order (no deadlock).
-    conn.execute(stmt, [{**dict(zip(names, key)), **totals[key]} for key in sorted(totals)])
+    rows = [{**dict(zip(names, key, strict=True)), **totals[key]} for key in sorted(totals)]
+    conn.execute(stmt, rows)

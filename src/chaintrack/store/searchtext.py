@@ -98,7 +98,7 @@ def _clean(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False, default=str)
-    value = value[:MAX_TEXT]
+    value = str(value)[:MAX_TEXT]
     # Lone surrogates cannot be stored as UTF-8, nor NUL in PostgreSQL.
     value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return value.replace("\x00", "\ufffd")
@@ -126,3 +126,9 @@ def exists(conn: Connection) -> bool:
     from sqlalchemy import inspect
 
     return bool(inspect(conn).has_table("span_text"))
+
+
+def owns(table_name: str) -> bool:
+    """Whether a table is this index's (SQLite's FTS5 adds span_text_data, _idx…), outside
+    ``schema.metadata``."""
+    return table_name == "span_text" or table_name.startswith("span_text_")

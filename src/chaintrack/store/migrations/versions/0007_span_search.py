@@ -89,8 +89,8 @@ def _backfill(conn: sa.Connection) -> None:
                 payload = json.loads(row["data"]) if row["data"] else {}
             except ValueError:
                 payload = {}
-            texts.append(searchtext.text_row(row["task_id"], row["span_id"], row["name"],
-                                             payload if isinstance(payload, dict) else {}))  # fmt: skip
+            payload = payload if isinstance(payload, dict) else {}
+            texts.append(searchtext.text_row(row["task_id"], row["span_id"], row["name"], payload))
         searchtext.insert_rows(conn, texts)
         rollups.add_rows(conn, insert, rows)
 
