@@ -127,7 +127,7 @@ def search_page(
         raise invalid("offset", offset, "an offset is 0 or more")
     stmt = statement(condition(conn, query, project), sort).offset(offset).limit(limit + 1)
     raw = conn.execute(stmt).all()
-    return SpanPage(query, offset, limit, sort, finish_rows(conn, raw[:limit]),
+    return SpanPage(query, offset, limit, sort, finish_rows(conn, list(raw[:limit])),
                     len(raw) > limit)  # fmt: skip
 
 
@@ -138,4 +138,4 @@ def iter_matching(
     stmt = statement(condition(conn, query, project), "start_time")
     result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": chunk})
     for part in result.partitions(chunk):
-        yield finish_rows(conn, list(part))  # type: ignore[arg-type]
+        yield finish_rows(conn, list(part))

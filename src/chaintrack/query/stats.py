@@ -127,12 +127,12 @@ def project_stats(
 
     by_tag = _by_tag(conn, by_task)
     total = _empty()
-    for acc in by_kind.values():
+    for kind_acc in by_kind.values():
         for key in _SUMS:
-            total[key] += acc[key]
-        if acc["cost_usd"] is not None:
-            total["cost_usd"] = float(total["cost_usd"] or 0.0) + float(acc["cost_usd"])
-        for bucket, n in acc["latency"].items():
+            total[key] += kind_acc[key]
+        if kind_acc["cost_usd"] is not None:
+            total["cost_usd"] = (total["cost_usd"] or 0.0) + kind_acc["cost_usd"]
+        for bucket, n in kind_acc["latency"].items():
             total["latency"][bucket] += n
 
     def points(buckets: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -98,10 +98,10 @@ def _clean(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False, default=str)
-    value = str(value)[:MAX_TEXT]
+    clipped: str = str(value)[:MAX_TEXT]
     # Lone surrogates cannot be stored as UTF-8, nor NUL in PostgreSQL.
-    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value.replace("\x00", "\ufffd")
+    clipped = clipped.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return clipped.replace("\x00", "\ufffd")
 
 
 def text_row(task_id: str, span_id: str, name: str, payload: dict[str, Any]) -> tuple[Any, ...]:
