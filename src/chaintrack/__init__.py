@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chaintrack._version import __version__
+from chaintrack.query.client import export, project_stats, search_spans
 from chaintrack.sdk.costs import reprice, trace_costs
 from chaintrack.sdk.feedback import get_feedback
 from chaintrack.sdk.logger import Logger
@@ -23,8 +24,11 @@ __all__ = [
     "__version__",
     "compare_experiments",
     "evaluate",
+    "export",
     "get_feedback",
+    "project_stats",
     "reprice",
+    "search_spans",
     "trace_costs",
 ]
 

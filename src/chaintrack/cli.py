@@ -425,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     from chaintrack.store_command import register as register_store
 
     register_store(commands)
+
+    from chaintrack.query.command import register as register_query
+
+    register_query(commands)
     return parser
 
 

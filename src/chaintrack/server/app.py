@@ -32,7 +32,16 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [server] extra is m
 
 from sqlalchemy.exc import OperationalError
 
-from chaintrack.server import api, api_eval, api_extras, otlp, ui, ui_eval, ui_feedback
+from chaintrack.server import (
+    api,
+    api_eval,
+    api_extras,
+    otlp,
+    search_routes,
+    ui,
+    ui_eval,
+    ui_feedback,
+)
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.server.sweeper import Sweeper
@@ -105,6 +114,8 @@ def create_app(
     app.include_router(ui_eval.router)
     app.include_router(api_extras.router)
     app.include_router(ui_feedback.router)
+    app.include_router(search_routes.api)
+    app.include_router(search_routes.pages)
     app.include_router(ui.router)
     otlp.install(app)
     app.add_exception_handler(TaskNotFoundError, _handler(404))

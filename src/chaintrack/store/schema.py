@@ -23,12 +23,16 @@ from sqlalchemy import (
     text,
 )
 
+from chaintrack.store import searchtext
+
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0006"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
+HEAD_REVISION = "0007"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 
 metadata = MetaData()
+# A new store gets the full-text index of the spans with its tables (not in this metadata).
+searchtext.register(metadata)
 
 tasks = Table(
     "tasks",
@@ -225,6 +229,52 @@ feedback = Table(
     Column("created", Float, nullable=False),
     Index("ix_feedback_task", "task_id", "created"),
     Index("ix_feedback_example", "task_id", "example_id"),
+)
+
+# -- Revision 0007: span search, dashboards, saved searches -----------------------------------
+# Searches across tasks ("every chat_model call slower than 2 s last week") page in start-time
+# order: each index serves one kind of condition with the newest first. The full-text index of
+# the spans' text (name, input, output, error) is dialect-specific and lives outside this
+# metadata: see ``store/searchtext.py``.
+Index("ix_spans_time", spans.c.start_time)
+Index("ix_spans_kind_time", spans.c.kind, spans.c.start_time)
+Index("ix_spans_model_time", spans.c.model_name, spans.c.start_time)
+Index("ix_spans_status_time", spans.c.status, spans.c.start_time)
+Index("ix_spans_latency", spans.c.latency_ms)
+Index("ix_spans_tokens", spans.c.total_tokens)
+
+#: Dashboards read these totals instead of the spans: one row per task, start hour (UTC, hours
+#: since the epoch), span kind, model ('' for none) and latency bucket (``query/rollups.py``:
+#: 8 per doubling, so percentiles are estimated within about 4.5%). A 30-day dashboard of a
+#: million spans reads a few thousand rows. Kept in the transaction that stores the spans,
+#: counting only spans not stored before.
+span_rollups = Table(
+    "span_rollups",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), primary_key=True),
+    Column("model", String(256), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=True),
+    Index("ix_span_rollups_hour", "hour", "task_id"),
+)
+
+#: Span queries saved under a name in a project (the search page's list); project '' holds
+#: the searches across projects.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("query", Text, nullable=False),
+    Column("created", Float, nullable=False),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

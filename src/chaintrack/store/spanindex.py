@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
 )
 
+from chaintrack.store import rollups, searchtext
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
@@ -88,6 +89,13 @@ def span_cost(
 def span_row(event: EventRow, prices: PriceTable | None = None) -> dict[str, Any] | None:
     """The ``spans`` row of a span event, or None when its payload has no span id. A model call
     without a ``cost_usd`` of its own is priced with ``prices`` (when given)."""
+    found = _row_and_payload(event, prices)
+    return None if found is None else found[0]
+
+
+def _row_and_payload(
+    event: EventRow, prices: PriceTable | None = None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     task_id, writer, seq, _kind, ts = event[0], event[1], event[2], event[3], event[4]
     raw = event[11]
     if not isinstance(raw, str):
@@ -113,7 +121,7 @@ def span_row(event: EventRow, prices: PriceTable | None = None) -> dict[str, Any
     status = str(payload.get("status") or ("error" if error else "ok"))[:16]
     kind = str(payload.get("kind") or "span")[:32]
     cost, price_source = span_cost(payload, kind, end if start is None else start, prices)
-    return {
+    row = {
         "task_id": task_id,
         "span_id": str(payload["span_id"])[:64],
         "parent_id": _text(payload.get("parent_id"), 64),
@@ -134,6 +142,7 @@ def span_row(event: EventRow, prices: PriceTable | None = None) -> dict[str, Any
         "writer": writer,
         "seq": seq,
     }
+    return row, payload
 
 
 def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
@@ -240,12 +249,19 @@ def index_spans(
     later revisions are left out. ``prices`` prices model calls whose payload has no cost.
     """
     span_table, stats_table = tables
-    rows = [row for e in events if e[3] == SPAN and (row := span_row(e, prices)) is not None]
-    if not rows:
-        return
     span_columns = set(span_table.c.keys())
+    # The search index and the dashboards' totals exist at the head revision only (a migration's
+    # backfill at an older revision passes the tables as they were then).
+    head = tables == (spans, task_stats)
+    found = [f for e in events if e[3] == SPAN and (f := _row_and_payload(e, prices)) is not None]
+    if not found:
+        return
+    rows = [row for row, _ in found]
     if not span_columns.issuperset(rows[0]):  # an older revision's table (a backfill)
         rows = [{k: val for k, val in row.items() if k in span_columns} for row in rows]
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for row, payload in found if head else ():
+        payloads.setdefault((row["task_id"], row["span_id"]), payload)
     # One row per span, the first of the batch (as the database would keep it), in key order:
     # concurrent writers then take their row locks in one order and cannot deadlock.
     first: dict[tuple[str, str], dict[str, Any]] = {}
@@ -253,10 +269,19 @@ def index_spans(
         first.setdefault((row["task_id"], row["span_id"]), row)
     ordered = [first[key] for key in sorted(first)]
     totals: dict[str, dict[str, Any]] = {}
+    stored: list[dict[str, Any]] = []
     for key in _store_new(conn, insert, span_table, ordered):
         _add(totals, first[key])
+        stored.append(first[key])
     if not totals:
         return
+    if head:
+        searchtext.insert_rows(conn, [
+            searchtext.text_row(r["task_id"], r["span_id"], r["name"],
+                                payloads[r["task_id"], r["span_id"]])
+            for r in stored
+        ])  # fmt: skip
+        rollups.add_rows(conn, insert, stored)
     stmt = insert(stats_table)
     c, new = stats_table.c, stmt.excluded
     updates: dict[str, Any] = {column: c[column] + new[column] for column in STAT_COLUMNS}

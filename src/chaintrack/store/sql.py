@@ -24,7 +24,7 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy, repair
+from chaintrack.store import migrate, pgcopy, repair, searchtext
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
@@ -406,6 +406,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, SqliteFileWat
             for table in (parameters, configurations, events, artifacts, models, spans,
                           task_stats, event_counts, eval_results, feedback):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))
+            searchtext.delete_task(conn, task_id)
 
         self._transaction(apply)
 

@@ -1,0 +1,226 @@
+"""Project dashboards: calls, errors, latency percentiles, tokens and cost over time, broken down
+by model, kind and task tag, aggregated in the database from the hourly totals
+(``span_rollups``), so a month of a million spans reads a few thousand rows.
+
+Buckets are hours for ranges up to two days and days beyond. Percentiles come from the
+latency histogram of the totals (``store/rollups.py``: within about 4.5%).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, select, true
+
+from chaintrack.errors import invalid
+from chaintrack.query import joins
+from chaintrack.store import rollups
+from chaintrack.store.schema import span_rollups, tasks
+
+_RANGE = re.compile(r"^(\d+)([hdw])$")
+_UNIT_HOURS = {"h": 1, "d": 24, "w": 168}
+#: Longest range a dashboard covers (hourly totals of more would not be read in 300 ms).
+MAX_RANGE_DAYS = 400
+_SUMS = ("calls", "errors", "prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def parse_range(
+    range_: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    now: float | None = None,
+) -> tuple[float, float]:
+    """(start, end) in epoch seconds from ``range_`` (``24h``, ``7d``, ``4w``: up to now) or
+    explicit bounds; the default is the last 7 days."""
+    now = time.time() if now is None else now
+    end = now if end is None else end
+    if start is None:
+        text = (range_ or "7d").strip()
+        match = _RANGE.match(text)
+        if match is None:
+            raise invalid("range", range_, "a range is a number of hours, days or weeks up to "
+                          "now, e.g. 24h, 7d, 30d, 4w")  # fmt: skip
+        start = end - int(match.group(1)) * _UNIT_HOURS[match.group(2)] * 3600
+    if start >= end:
+        raise invalid("start", start, "the start of a range comes before its end")
+    if end - start > MAX_RANGE_DAYS * 86400:
+        raise invalid("range", range_ or f"{start}..{end}",
+                      f"a dashboard covers at most {MAX_RANGE_DAYS} days")  # fmt: skip
+    return start, end
+
+
+def bucket_hours(start: float, end: float) -> int:
+    return 1 if end - start <= 2 * 86400 else 24
+
+
+def _empty() -> dict[str, Any]:
+    return {**dict.fromkeys(_SUMS, 0), "cost_usd": None, "latency": defaultdict(int)}
+
+
+def _add(into: dict[str, Any], row: Any, bucket: int | None = None) -> None:
+    for key in _SUMS:
+        into[key] += int(row[key] or 0)
+    if row["cost_usd"] is not None:
+        into["cost_usd"] = (into["cost_usd"] or 0.0) + float(row["cost_usd"])
+    if bucket is not None:
+        into["latency"][bucket] += int(row["calls"] or 0)
+
+
+def _finish(acc: dict[str, Any]) -> dict[str, Any]:
+    out = {key: acc[key] for key in _SUMS}
+    out["cost_usd"] = acc["cost_usd"]
+    out["error_rate"] = acc["errors"] / acc["calls"] if acc["calls"] else None
+    histogram = acc["latency"]
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        out[f"latency_{name}_ms"] = rollups.percentile(histogram, q)
+    return out
+
+
+def project_stats(
+    conn: Connection,
+    project: str | None,
+    start: float,
+    end: float,
+) -> dict[str, Any]:
+    """The dashboard of ``project`` (None: every project) between ``start`` and ``end``."""
+    hours = bucket_hours(start, end)
+    first_hour, last_hour = int(start // 3600), int(end // 3600)
+    r = span_rollups.c
+    scope: ColumnElement[bool] = and_(r.hour >= first_hour, r.hour <= last_hour)
+    if project is not None:
+        scope = and_(scope, tasks.c.project == project)
+    source = span_rollups.join(tasks, tasks.c.id == r.task_id) if project is not None else (
+        span_rollups)  # fmt: skip
+    tb = (r.hour - r.hour % hours).label("tb")
+    sums = [func.sum(r[c]).label(c) for c in _SUMS] + [func.sum(r.cost_usd).label("cost_usd")]
+
+    # Over time: the totals and the latency histogram of each time bucket.
+    series: dict[int, dict[str, Any]] = defaultdict(_empty)
+    stmt = select(tb, r.bucket, *sums).select_from(source).where(scope).group_by(tb, r.bucket)
+    for row in conn.execute(stmt).mappings():
+        _add(series[row["tb"]], row, row["bucket"])
+
+    # Breakdowns: by model, kind and task (tags are the tasks'), with histograms.
+    by_model: dict[str, dict[str, Any]] = defaultdict(_empty)
+    by_kind: dict[str, dict[str, Any]] = defaultdict(_empty)
+    by_task: dict[str, dict[str, Any]] = defaultdict(_empty)
+    stmt = (select(r.model, r.kind, r.task_id, r.bucket, *sums).select_from(source).where(scope)
+            .group_by(r.model, r.kind, r.task_id, r.bucket))  # fmt: skip
+    for row in conn.execute(stmt).mappings():
+        for acc, key in ((by_model, row["model"]), (by_kind, row["kind"]),
+                         (by_task, row["task_id"])):  # fmt: skip
+            _add(acc[key], row, row["bucket"])
+
+    # Over time by model and by kind: calls, tokens and cost.
+    model_series: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(_empty))
+    kind_series: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(_empty))
+    stmt = (select(tb, r.model, r.kind, *sums).select_from(source).where(scope)
+            .group_by(tb, r.model, r.kind))  # fmt: skip
+    for row in conn.execute(stmt).mappings():
+        _add(model_series[row["model"]][row["tb"]], row)
+        _add(kind_series[row["kind"]][row["tb"]], row)
+
+    by_tag = _by_tag(conn, by_task)
+    total = _empty()
+    for kind_acc in by_kind.values():
+        for key in _SUMS:
+            total[key] += kind_acc[key]
+        if kind_acc["cost_usd"] is not None:
+            total["cost_usd"] = (total["cost_usd"] or 0.0) + kind_acc["cost_usd"]
+        for bucket, n in kind_acc["latency"].items():
+            total["latency"][bucket] += n
+
+    def points(buckets: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"time": _iso(hour * 3600), **_finish(buckets[hour])} for hour in sorted(buckets)]
+
+    def lines(groups: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+        return {name or "(none)": [{"time": _iso(h * 3600), "calls": a["calls"],
+                                   "total_tokens": a["total_tokens"], "cost_usd": a["cost_usd"]}
+                                  for h, a in sorted(series_.items())]
+                for name, series_ in sorted(groups.items())}  # fmt: skip
+
+    def table(groups: dict[str, dict[str, Any]], label: str) -> list[dict[str, Any]]:
+        ordered = sorted(groups.items(), key=lambda kv: -kv[1]["calls"])
+        return [{label: name or "(none)", **_finish(acc)} for name, acc in ordered]
+
+    scores, scores_available = score_series(conn, project, start, end, hours)
+    return {
+        "project": project,
+        "start": _iso(start),
+        "end": _iso(end),
+        "bucket": "hour" if hours == 1 else "day",
+        "totals": _finish(total),
+        "series": points(series),
+        "series_by_model": lines(model_series),
+        "series_by_kind": lines(kind_series),
+        "by_model": table(by_model, "model"),
+        "by_kind": table(by_kind, "kind"),
+        "by_tag": table(by_tag, "tag"),
+        "scores": scores,
+        "scores_available": scores_available,
+    }
+
+
+def _by_tag(conn: Connection, by_task: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    if not by_task:
+        return {}
+    ids = list(by_task)
+    tags_of: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(tasks.c.id, tasks.c.tags).where(tasks.c.id.in_(ids[start : start + 500]))
+        for task_id, raw in conn.execute(stmt):
+            try:
+                found = json.loads(raw)
+            except ValueError:
+                found = []
+            tags_of[task_id] = [str(t) for t in found] if isinstance(found, list) else []
+    out: dict[str, dict[str, Any]] = defaultdict(_empty)
+    for task_id, acc in by_task.items():
+        for tag in tags_of.get(task_id) or [""]:
+            into = out[tag]
+            for key in _SUMS:
+                into[key] += acc[key]
+            if acc["cost_usd"] is not None:
+                into["cost_usd"] = (into["cost_usd"] or 0.0) + acc["cost_usd"]
+            for bucket, n in acc["latency"].items():
+                into["latency"][bucket] += n
+    return out
+
+
+def score_series(
+    conn: Connection, project: str | None, start: float, end: float, hours: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Average score per name and time bucket, and whether this store records scores."""
+    table = joins.available_tables(conn).get("score")
+    if table is None:
+        return [], False
+    return score_averages(conn, table, project, start, end, hours), True
+
+
+def score_averages(
+    conn: Connection, table: Table, project: str | None, start: float, end: float, hours: int
+) -> list[dict[str, Any]]:
+    """``scores`` (task_id, name, value, and a time: ts, created or timestamp) averaged by name
+    over time buckets, for the project's tasks."""
+    when = next((table.c[n] for n in ("ts", "created", "timestamp") if n in table.c), None)
+    if when is None:
+        when = tasks.c.created
+    width = hours * 3600
+    tb = (func.floor(when / width) * width).label("tb")
+    scope = and_(when >= start, when <= end,
+                 tasks.c.project == project if project is not None else true())  # fmt: skip
+    stmt = (select(tb, table.c.name, func.avg(table.c.value).label("avg"),
+                   func.count().label("n"))
+            .select_from(table.join(tasks, tasks.c.id == table.c.task_id))
+            .where(scope).group_by(tb, table.c.name).order_by(tb))  # fmt: skip
+    return [{"time": _iso(float(row.tb)), "name": row.name, "average": row.avg, "count": row.n}
+            for row in conn.execute(stmt)]  # fmt: skip
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,179 @@
+"""Span search on SQLite and PostgreSQL: every query returns exactly the spans a brute-force
+filter in Python finds on the same data; bad queries fail with a position; no query runs SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from search_data import NOW, brute, contains, load, make_spans
+
+from chaintrack.query.nodes import QueryError
+from chaintrack.query.search import search_page
+from chaintrack.store.sql import SqlStore
+
+TASKS, SPANS = make_spans()
+
+
+@pytest.fixture
+def loaded(store_uri: str) -> Iterator[SqlStore]:
+    store = SqlStore(store_uri)
+    load(store, TASKS, SPANS)
+    yield store
+    store.close()
+
+
+def run(store: SqlStore, query: str, project: str | None = None) -> set[str]:
+    found: list[str] = []
+    with store._read_engine.connect() as conn:
+        offset = 0
+        while True:
+            page = search_page(conn, query, project=project, offset=offset, limit=1000)
+            found += [r["span_id"] for r in page.rows]
+            if not page.has_more:
+                break
+            offset += 1000
+    assert len(found) == len(set(found)), "a span appears twice in the results"
+    return set(found)
+
+
+def _n(value: Any) -> bool:
+    return value is not None
+
+
+CASES: list[tuple[str, Any]] = [
+    ('kind = "chat_model"', lambda s, t: s["kind"] == "chat_model"),
+    ("kind = chat_model and latency_ms > 2000",
+     lambda s, t: s["kind"] == "chat_model" and _n(s["latency_ms"]) and s["latency_ms"] > 2000),
+    ('kind in (llm, "tool") or status = error',
+     lambda s, t: s["kind"] in ("llm", "tool") or s["status"] == "error"),
+    ('not model = "gpt-4o"', lambda s, t: s["model_name"] != "gpt-4o"),
+    ('model != "gpt-4o"', lambda s, t: _n(s["model_name"]) and s["model_name"] != "gpt-4o"),
+    ("total_tokens >= 900", lambda s, t: _n(s["total_tokens"]) and s["total_tokens"] >= 900),
+    ("prompt_tokens < 100 and completion_tokens <= 100",
+     lambda s, t: _n(s["prompt_tokens"]) and s["prompt_tokens"] < 100
+     and _n(s["completion_tokens"]) and s["completion_tokens"] <= 100),
+    ("cost_usd > 0.05", lambda s, t: _n(s["cost_usd"]) and s["cost_usd"] > 0.05),
+    ('output ~ "refund"', lambda s, t: contains(s["output"], "refund")),
+    ('input ~ "REFUND" and not output ~ "refund"',
+     lambda s, t: contains(s["input"], "refund") and not contains(s["output"], "refund")),
+    ('error ~ "boom"', lambda s, t: contains(s["error"], "boom")),
+    ('name ~ "ship"', lambda s, t: contains(s["name"], "ship")),
+    ('input ~ "100%"', lambda s, t: contains(s["input"], "100%")),
+    ('input ~ "a_b"', lambda s, t: contains(s["input"], "a_b")),
+    ('input ~ "%"', lambda s, t: contains(s["input"], "%")),
+    ('input ~ "_"', lambda s, t: contains(s["input"], "_")),
+    ('output = "hello hello hello hello"', lambda s, t: s["output"] == "hello hello hello hello"),
+    ('thread_id = th1', lambda s, t: s["thread_id"] == "th1"),
+    ("start_time > -7d", lambda s, t: s["start_time"] > NOW - 7 * 86400),
+    ("start_time >= -36h and start_time < -12h",
+     lambda s, t: NOW - 36 * 3600 <= s["start_time"] < NOW - 12 * 3600),
+    ('project = "alpha"', lambda s, t: t.project == "alpha"),
+    ('task = "run 1" or task_id = task2', lambda s, t: t.name == "run 1" or t.id == "task2"),
+    ("tag = prod", lambda s, t: "prod" in t.tags),
+    ("tag != prod", lambda s, t: "prod" not in t.tags),
+    ('tag = "x\\"y"', lambda s, t: 'x"y' in t.tags),
+    ("attr.user.id >= 5", lambda s, t: s["attributes"]["user.id"] >= 5),
+    ('attr.env = "prod" and attr.user.id in (1, 2)',
+     lambda s, t: s["attributes"]["env"] == "prod" and s["attributes"]["user.id"] in (1, 2)),
+    ("attr.missing = 1", lambda s, t: False),
+    ('(kind = llm or kind = chat_model) and not (status = error or latency_ms > 5000)',
+     lambda s, t: s["kind"] in ("llm", "chat_model")
+     and not (s["status"] == "error" or (_n(s["latency_ms"]) and s["latency_ms"] > 5000))),
+    ("", lambda s, t: True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "predicate"), CASES, ids=[c[0] or "empty" for c in CASES])
+def test_search_returns_what_a_brute_force_filter_finds(
+    loaded: SqlStore, query: str, predicate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chaintrack.query.compiler.clock", lambda: NOW)
+    expected = brute(SPANS, TASKS, predicate)
+    assert run(loaded, query) == expected
+
+
+def test_project_restricts_the_search(loaded: SqlStore) -> None:
+    expected = brute(SPANS, TASKS, lambda s, t: t.project == "beta" and s["kind"] == "tool")
+    assert expected
+    assert run(loaded, "kind = tool", project="beta") == expected
+
+
+def test_pages_are_newest_first_and_sorts_apply(loaded: SqlStore) -> None:
+    with loaded._read_engine.connect() as conn:
+        page = search_page(conn, "", limit=10)
+        starts = [r["start_time"] for r in page.rows]
+        assert starts == sorted(starts, reverse=True) and page.has_more
+        assert starts[0] == max(s["start_time"] for s in SPANS)
+        slow = search_page(conn, "latency_ms > 0", sort="-latency_ms", limit=3)
+        top = sorted((s["latency_ms"] for s in SPANS if s["latency_ms"]), reverse=True)[:3]
+        assert [r["latency_ms"] for r in slow.rows] == pytest.approx(top)
+        row = page.rows[0]
+        source = next(s for s in SPANS if s["span_id"] == row["span_id"])
+        assert (row["input"], row["output"], row["task_id"]) == (
+            source["input"],
+            source["output"],
+            source["task_id"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "says"),
+    [
+        ("kind = ", 7, "expected a value"),
+        ("color = red", 0, "unknown field 'color'"),
+        ('latency_ms > "slow"', 13, "takes a number"),
+        ("kind = llm and", 14, "expected a field"),
+        ('kind = "llm', 7, "never closed"),
+        ("(kind = llm", 11, "expected ')'"),
+        ("latency_ms ~ 5", 11, "~ (text match) applies to text fields"),
+        ("start_time > yesterday", 13, "is not a time"),
+        ("feedback.thumbs = 1", 0, "not available in this store yet"),
+        ("score.accuracy > 0.5", 0, "not available in this store yet"),
+        ("kind = llm; DROP TABLE spans", 10, "unexpected character ';'"),
+        ("attr = 1", 0, "unknown field 'attr'"),
+    ],
+)
+def test_bad_queries_name_the_position_and_the_fields(
+    loaded: SqlStore, query: str, position: int, says: str
+) -> None:
+    with loaded._read_engine.connect() as conn, pytest.raises(QueryError) as caught:
+        search_page(conn, query)
+    assert caught.value.position == position
+    assert says in str(caught.value)
+    if "unknown field" in says or "expected a field" in says:
+        assert "Allowed fields: kind, name, status, model" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "x'); DROP TABLE spans; --",
+        "' OR '1'='1",
+        '" OR 1=1 --',
+        'refund" OR output ~ "',
+        "%' UNION SELECT * FROM tasks --",
+        'a" * NEAR(b c) OR "',
+        "\\",
+    ],
+)
+def test_injection_attempts_are_values_and_change_nothing(loaded: SqlStore, attack: str) -> None:
+    quoted = '"' + attack.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    for field in ("name", "input", "output", "model", "project", "tag", "attr.env"):
+        op = "=" if field == "tag" else "~"
+        assert run(loaded, f"{field} {op} {quoted}") == set()
+    assert run(loaded, "") == {s["span_id"] for s in SPANS}  # every span is still there
+
+
+def test_feedback_and_scores_join_once_their_tables_exist(loaded: SqlStore) -> None:
+    from sqlalchemy import text
+
+    with loaded._write_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE feedback (task_id VARCHAR(32), span_id VARCHAR(64), "
+                          "name VARCHAR(64), value FLOAT)"))  # fmt: skip
+        conn.execute(text("INSERT INTO feedback VALUES ('task0', 'span0', 'thumbs', 1.0), "
+                          "('task1', 'span1', 'thumbs', -1.0)"))  # fmt: skip
+    assert run(loaded, "feedback.thumbs > 0") == {"span0"}
+    assert run(loaded, "feedback.thumbs in (1, -1)") == {"span0", "span1"}
+    assert "span0" not in run(loaded, "not feedback.thumbs = 1")
