@@ -84,9 +84,9 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]], max_width
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
-    from chaintrack.sdk.liveness import stop_dead_tasks_quietly
     from chaintrack.sdk.task import Task
     from chaintrack.store import open_store
+    from chaintrack.store.liveness import stop_dead_tasks_quietly
 
     stop_dead_tasks_quietly(open_store())  # tasks whose process is gone are shown stopped
 

@@ -21,8 +21,7 @@ def _replay_spool(uri: str) -> bool:
 
 
 def _cmd_repair(args: argparse.Namespace) -> int:
-    from chaintrack.sdk import liveness
-    from chaintrack.store import open_store, repair
+    from chaintrack.store import liveness, open_store, repair
 
     path = repair.sqlite_path(args.uri or config.tracking_uri())
     output = Path(args.output).expanduser() if args.output else None

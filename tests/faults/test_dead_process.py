@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from fault_helpers import child_env, running_server
 
-from chaintrack.sdk.liveness import REASON
+from chaintrack.store.liveness import REASON
 from chaintrack.store.sql import SqlStore
 from loopback import until
 

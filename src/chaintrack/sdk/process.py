@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 
 #: Signals meant for the application. The kernel hands a process-directed signal to any
@@ -31,12 +30,4 @@ def owner_pid(name: str) -> int | None:
     except (IndexError, ValueError):
         return None
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True

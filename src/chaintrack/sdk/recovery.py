@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from chaintrack.sdk import spool
-from chaintrack.sdk.process import alive, owner_pid
+from chaintrack.sdk.process import owner_pid
+from chaintrack.store.liveness import alive
 
 log = logging.getLogger("chaintrack")
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chaintrack import config
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError, invalid
-from chaintrack.sdk import clearml_surface, heartbeat, items, liveness, mirror
+from chaintrack.sdk import clearml_surface, heartbeat, items, mirror
 from chaintrack.sdk.artifacts import Artifact, prepare_artifact
 from chaintrack.sdk.configuring import TaskConfiguring
 from chaintrack.sdk.console import ConsoleCapture
@@ -33,7 +33,7 @@ from chaintrack.sdk.source import Convert, Source
 from chaintrack.sdk.task_methods import TaskEveryday
 from chaintrack.sdk.writer import Writer
 from chaintrack.sdk.writers import writer_for
-from chaintrack.store import open_store
+from chaintrack.store import liveness, open_store
 from chaintrack.store.base import Store
 from chaintrack.store.records import (
     LOG,

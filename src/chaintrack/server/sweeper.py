@@ -4,7 +4,7 @@ A thread named ``chaintrack-sweeper`` looks every ``CHAINTRACK_HEARTBEAT_TIMEOUT
 (at most every minute) for ``in_progress`` tasks that sent nothing (no event, no heartbeat) for
 ``CHAINTRACK_HEARTBEAT_TIMEOUT`` seconds, or whose process on this host ended, and marks them
 stopped with the reason "the process ended without closing the task" (see
-``chaintrack.sdk.liveness``).
+``chaintrack.store.liveness``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import logging
 import threading
 
 from chaintrack import config
-from chaintrack.sdk.liveness import stop_dead_tasks
 from chaintrack.store.base import Store
+from chaintrack.store.liveness import stop_dead_tasks
 
 log = logging.getLogger("chaintrack.server")
 

@@ -17,7 +17,6 @@ import socket
 import time
 from typing import Any
 
-from chaintrack.sdk.process import alive
 from chaintrack.store.base import Store
 from chaintrack.store.records import TaskQuery, TaskRecord, WriteBatch
 
@@ -91,3 +90,14 @@ def stop_dead_tasks_quietly(store: Store) -> None:
         stop_dead_tasks(store)
     except Exception as exc:
         log.debug("chaintrack: could not look for tasks of ended processes: %s", exc)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a process of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
