@@ -45,3 +45,23 @@ def test_an_interrupt_is_a_pause_not_an_error(handler: ClearMLCallbackHandler) -
     assert list(ask["status"]) == ["interrupted", "ok"]
     assert "Send this?" in str(ask["output"].iloc[0])
     assert "error" not in set(spans["status"])
+
+
+def test_every_span_of_a_turn_carries_the_thread_and_its_root(
+    handler: ClearMLCallbackHandler,
+) -> None:
+    graph = approval_graph()
+    config: Any = {"configurable": {"thread_id": "conv-7"}, "callbacks": [handler]}
+    graph.invoke({"draft": "hi", "approved": ""}, config)
+    graph.invoke(Command(resume="ok"), config)
+    spans = stored(handler).get_spans()
+    assert set(spans["thread_id"]) == {"conv-7"}
+    roots = spans[spans["parent_id"].isna()]
+    assert len(roots) == 2
+    for _, root in roots.iterrows():
+        assert root["trace_id"] == root["span_id"]
+    assert set(spans["trace_id"]) == set(roots["span_id"])
+    raw = [e.data for e in stored(handler)._read_store().get_events(stored(handler).id, "span")]
+    ask = [d for d in raw if d and d["name"] == "ask"]
+    assert ask and all(d["langgraph_node"] == "ask" for d in ask)
+    assert all(d["checkpoint_ns"].startswith("ask") for d in ask)

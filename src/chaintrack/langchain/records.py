@@ -16,7 +16,7 @@ from typing import Any
 from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
 from chaintrack.langchain.ids import id_text
-from chaintrack.langchain.spans import Run, finish_span, visible_parent
+from chaintrack.langchain.spans import Run, finish_span, place, visible_parent
 from chaintrack.text import METRIC_NAMES
 
 #: A raw event as the handler queues it:
@@ -205,6 +205,7 @@ class Recorder:
             input="\n\n".join(r["prompts"] for r in rows),
             model=v.model_name(None, None, invocation if isinstance(invocation, Mapping) else {}),
         )
+        place(run, run_id, kw.get("metadata"), self.runs)
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         run.prompts = [(snapshot["step"], r["prompts"]) for r in rows]
@@ -228,6 +229,7 @@ class Recorder:
         shown_parent, langchain_parent = visible_parent(parent, self.runs)
         run = Run(kind=kind, name=name, parent=shown_parent, start=ts, input=text,
                   langchain_parent=langchain_parent)  # fmt: skip
+        place(run, run_id, kw.get("metadata"), self.runs)
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         self._emit(action, [fields], snapshot, event, run, out)
