@@ -16,7 +16,7 @@ from typing import Any
 from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
 from chaintrack.langchain.ids import id_text
-from chaintrack.langchain.spans import Run, finish_span, visible_parent
+from chaintrack.langchain.spans import Run, finish_span, place, visible_parent
 from chaintrack.text import METRIC_NAMES
 
 #: A raw event as the handler queues it:
@@ -205,6 +205,7 @@ class Recorder:
             input="\n\n".join(r["prompts"] for r in rows),
             model=v.model_name(None, None, invocation if isinstance(invocation, Mapping) else {}),
         )
+        place(run, run_id, kw.get("metadata"), self.runs)
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         run.prompts = [(snapshot["step"], r["prompts"]) for r in rows]
@@ -228,6 +229,7 @@ class Recorder:
         shown_parent, langchain_parent = visible_parent(parent, self.runs)
         run = Run(kind=kind, name=name, parent=shown_parent, start=ts, input=text,
                   langchain_parent=langchain_parent)  # fmt: skip
+        place(run, run_id, kw.get("metadata"), self.runs)
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         self._emit(action, [fields], snapshot, event, run, out)
@@ -353,6 +355,9 @@ class Recorder:
 
     def _error(self, event: Event, out: Output) -> None:
         action, ts, run_id, _parent, error, _, _ = event
+        if is_control_flow(error):
+            self._interrupt(event, out)
+            return
         run = self.runs.pop(run_id, None)
         fields = {
             "name": run.name if run else None,
@@ -364,6 +369,24 @@ class Recorder:
         if run is not None:
             message = f"{fields['error_type']}: {fields['error']}"
             out.spans.append(finish_span(run_id, run, ts, None, error=message))
+
+    def _interrupt(self, event: Event, out: Output) -> None:
+        """A LangGraph interrupt (or other control-flow signal): paused, not failed."""
+        action, ts, run_id, _parent, error, _, _ = event
+        run = self.runs.pop(run_id, None)
+        payload = v.cell(v.jsonable(interrupt_payload(error)))
+        fields = {
+            "name": run.name if run else None,
+            "interrupt_type": type(error).__name__,
+            "interrupt": payload,
+        }
+        kind = action.removesuffix("_error")
+        snapshot = self._advance(("step",))
+        self._emit(f"{kind}_interrupt", [fields], snapshot, event, run, out, ended=True)
+        if run is not None:
+            span = finish_span(run_id, run, ts, payload)
+            span["status"] = "interrupted"
+            out.spans.append(span)
 
     # -- the rest -------------------------------------------------------------------------
 
@@ -419,6 +442,21 @@ class Recorder:
         self._picture_iterations[series] = iteration + 1
         out.pictures.append(Picture("Dependencies Plot", series, iteration, pages[0]))
         out.pictures.append(Picture("Entities Plot", series, iteration, pages[1]))
+
+
+def is_control_flow(error: BaseException) -> bool:
+    """Whether ``error`` is LangGraph's control flow (``GraphInterrupt``, ``ParentCommand``...).
+
+    Told by the class names of its bases (``GraphBubbleUp``), so LangGraph need not be installed.
+    """
+    return any(cls.__name__ == "GraphBubbleUp" for cls in type(error).__mro__)
+
+
+def interrupt_payload(error: BaseException) -> Any:
+    """The values a ``GraphInterrupt`` carries (``Interrupt.value`` of each), else its args."""
+    args = getattr(error, "args", ()) or ()
+    items = args[0] if args and isinstance(args[0], (list, tuple)) else args
+    return [getattr(item, "value", item) for item in items]
 
 
 def series_name(prompt: str, limit: int = 80) -> str:

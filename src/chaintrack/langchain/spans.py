@@ -29,6 +29,11 @@ class Run:
     tokens: int = 0
     #: LangChain's own parent run when the handler never saw it start (see ``visible_parent``).
     langchain_parent: Any = None
+    #: The conversation the run belongs to (its root's), and the root run's id.
+    thread_id: str | None = None
+    trace_id: str | None = None
+    #: LangGraph's metadata of the run (node, step, triggers, checkpoint namespace).
+    graph: dict[str, Any] = field(default_factory=dict)
 
 
 #: Runs that can hold other runs in LangChain's tree (an LLM or retriever run never does).
@@ -51,6 +56,25 @@ def visible_parent(parent: Any, runs: dict[Any, Run]) -> tuple[Any, Any]:
     if not open_containers:
         return parent, None
     return max(open_containers, key=lambda item: item[0])[1], parent
+
+
+#: Metadata keys that name a conversation, in order of preference.
+THREAD_KEYS = ("thread_id", "session_id", "conversation_id")
+#: LangGraph's metadata kept on a span.
+GRAPH_KEYS = ("langgraph_node", "langgraph_step", "langgraph_triggers", "langgraph_path")
+
+
+def place(run: Run, run_id: Any, metadata: Any, runs: dict[Any, Run]) -> None:
+    """Set the run's thread, trace and LangGraph fields from its metadata and its parent."""
+    meta = metadata if isinstance(metadata, dict) else {}
+    parent = runs.get(run.parent) if run.parent is not None else None
+    run.trace_id = parent.trace_id if parent is not None else id_text(run_id)
+    own = next((str(meta[k]) for k in THREAD_KEYS if meta.get(k) is not None), None)
+    run.thread_id = (parent.thread_id if parent is not None else None) or own
+    run.graph = {k: v.jsonable(meta[k]) for k in GRAPH_KEYS if k in meta}
+    namespace = meta.get("langgraph_checkpoint_ns", meta.get("checkpoint_ns"))
+    if namespace is not None:
+        run.graph["checkpoint_ns"] = str(namespace)
 
 
 def _sum(records: list[dict[str, Any]], key: str) -> int | None:
@@ -88,4 +112,7 @@ def finish_span(
         "completion_tokens": _sum(records, "token_usage_completion_tokens"),
         "total_tokens": _sum(records, "token_usage_total_tokens"),
         "model_name": models[0] if models else run.model,
+        "thread_id": run.thread_id,
+        "trace_id": run.trace_id,
+        **run.graph,
     }

@@ -23,7 +23,7 @@ from chaintrack.store.records import (
 SPAN_COLUMNS = (
     "span_id", "parent_id", "kind", "name", "start_time", "end_time", "latency_ms", "status",
     "error", "input", "output", "prompt_tokens", "completion_tokens", "total_tokens",
-    "model_name", "cost_usd", "price_source",
+    "model_name", "thread_id", "trace_id", "cost_usd", "price_source",
 )  # fmt: skip
 
 if TYPE_CHECKING:
