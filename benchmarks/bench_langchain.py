@@ -11,8 +11,9 @@ and Langfuse's LangChain ``CallbackHandler`` (its server unreachable: http://127
 
 Workloads, with LangChain's fake models (no network): ``llm.invoke`` (FakeListLLM, a ~200-B
 prompt), the 3-step LCEL chain ``prompt | chat model | parser`` ``.invoke`` (~200-B question),
-the same chain behind a retriever step (a RunnableLambda returning 100 KB of Documents, which
-the prompt renders), ``.batch(10)`` of the chain, and 1,000 back-to-back chain invocations.
+each answer distinct (textstat caches by text), the same chain behind a retriever step (a
+RunnableLambda returning 100 KB of Documents, which the prompt renders), ``.batch(10)``
+of the chain, and 1,000 back-to-back chain invocations.
 
 How: one child process per traced variant (fresh CHAINTRACK_HOME, HOME and ClearML cache); in
 it, no tracing, the do-nothing handler and the variant run interleaved, in blocks of K calls
@@ -206,9 +207,12 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.runnables import RunnableLambda
 
-    llm = FakeListLLM(responses=[TEXT])
+    # Distinct answers: textstat caches its results by text, so one repeated answer would hide
+    # the cost of complexity metrics.
+    answers = [f"{TEXT} This is answer number {i}." for i in range(5000)]
+    llm = FakeListLLM(responses=answers)
     prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
-    chain = prompt | FakeListChatModel(responses=[TEXT]) | StrOutputParser()
+    chain = prompt | FakeListChatModel(responses=answers) | StrOutputParser()
     inputs = [{"q": f"{QUESTION} ({i})"} for i in range(10)]
     # A retriever's answer: 50 documents of 2,000 characters (100 KB), made once.
     passage = (TEXT + " ") * 23
@@ -222,7 +226,7 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
     rag_prompt = ChatPromptTemplate.from_messages(
         [("system", "Answer from the context:\n{context}"), ("human", "{q}")]
     )
-    rag = RunnableLambda(retrieve) | rag_prompt | FakeListChatModel(responses=[TEXT])
+    rag = RunnableLambda(retrieve) | rag_prompt | FakeListChatModel(responses=answers)
     rag = rag | StrOutputParser()
 
     def config(callbacks: list[Any]) -> Any:

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     yappi.start(builtins=True, profile_threads=True)
     handler = ClearMLCallbackHandler(task_name="profile", complexity_metrics=args.complexity)
     prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
-    chain = prompt | FakeListChatModel(responses=[TEXT]) | StrOutputParser()
+    # Distinct answers: textstat caches its results by text.
+    answers = [f"{TEXT} This is answer number {i}." for i in range(5000)]
+    chain = prompt | FakeListChatModel(responses=answers) | StrOutputParser()
     config: Any = {"callbacks": [handler]}
     for _ in range(50):
         chain.invoke({"q": QUESTION}, config=config)
