@@ -200,6 +200,22 @@ def make_variant(variant: str) -> tuple[Any, Callable[[], None]]:
     return handler, client.flush
 
 
+def distinct(base: type) -> Callable[[], Any]:
+    """A fake model whose every answer is distinct (textstat caches its results by text, so
+    one repeated answer would hide the cost of complexity metrics), with one short response in
+    its fields: LangChain passes the model's repr to on_*_start, and a long ``responses`` list
+    there would be recorded on every call."""
+    import itertools
+
+    counter = itertools.count()
+
+    class Distinct(base):  # type: ignore[misc, valid-type]
+        def _call(self, *args: Any, **kwargs: Any) -> str:
+            return f"{TEXT} This is answer number {next(counter)}."
+
+    return lambda: Distinct(responses=[TEXT])
+
+
 def workloads() -> dict[str, Callable[[list[Any]], Any]]:
     from langchain_core.documents import Document
     from langchain_core.language_models import FakeListChatModel, FakeListLLM
@@ -207,12 +223,13 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.runnables import RunnableLambda
 
-    # Distinct answers: textstat caches its results by text, so one repeated answer would hide
-    # the cost of complexity metrics.
-    answers = [f"{TEXT} This is answer number {i}." for i in range(5000)]
-    llm = FakeListLLM(responses=answers)
+    llm, chat, rag_chat = (
+        distinct(FakeListLLM)(),
+        distinct(FakeListChatModel)(),
+        distinct(FakeListChatModel)(),
+    )
     prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
-    chain = prompt | FakeListChatModel(responses=answers) | StrOutputParser()
+    chain = prompt | chat | StrOutputParser()
     inputs = [{"q": f"{QUESTION} ({i})"} for i in range(10)]
     # A retriever's answer: 50 documents of 2,000 characters (100 KB), made once.
     passage = (TEXT + " ") * 23
@@ -226,7 +243,7 @@ def workloads() -> dict[str, Callable[[list[Any]], Any]]:
     rag_prompt = ChatPromptTemplate.from_messages(
         [("system", "Answer from the context:\n{context}"), ("human", "{q}")]
     )
-    rag = RunnableLambda(retrieve) | rag_prompt | FakeListChatModel(responses=answers)
+    rag = RunnableLambda(retrieve) | rag_prompt | rag_chat
     rag = rag | StrOutputParser()
 
     def config(callbacks: list[Any]) -> Any:

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 QUESTION = (
@@ -48,10 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CHAINTRACK_HOME"] = tempfile.mkdtemp(prefix="profile-langchain-")
 
     import yappi
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from langchain_core.language_models import FakeListChatModel
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
 
+    from bench_langchain import distinct
     from chaintrack.langchain import ClearMLCallbackHandler
 
     # Started before the handler, so that the threads it starts are profiled as their own.
@@ -59,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     yappi.start(builtins=True, profile_threads=True)
     handler = ClearMLCallbackHandler(task_name="profile", complexity_metrics=args.complexity)
     prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
-    # Distinct answers: textstat caches its results by text.
-    answers = [f"{TEXT} This is answer number {i}." for i in range(5000)]
-    chain = prompt | FakeListChatModel(responses=answers) | StrOutputParser()
+    # Distinct answers (textstat caches its results by text), one short response in the
+    # model's fields (LangChain passes the model's repr to on_chat_model_start).
+    chain = prompt | distinct(FakeListChatModel)() | StrOutputParser()
     config: Any = {"callbacks": [handler]}
     for _ in range(50):
         chain.invoke({"q": QUESTION}, config=config)
