@@ -9,7 +9,8 @@ Runs the 3-step LCEL chain ``prompt | FakeListChatModel | StrOutputParser`` (the
 (everything stored), under yappi with its CPU clock and every thread profiled. A warm-up of 50
 invocations (imports, the store opened, caches) runs before the profiler starts, on a fresh
 CHAINTRACK_HOME. Prints, for each thread: its CPU time, then the top functions by cumulative
-CPU (inclusive) and by own CPU (exclusive), with each one's share of that thread's CPU.
+CPU (inclusive), by own CPU (exclusive) and chaintrack's own functions by cumulative CPU, with
+each one's share of that thread's CPU.
 """
 
 from __future__ import annotations
@@ -90,11 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         stats = yappi.get_func_stats(filter={"ctx_id": thread.id})
         print(f"\n## thread {names.get(thread.tid, thread.name)!r}: {thread.ttot:.2f} s CPU "
               f"({thread.ttot / args.n * 1000:.3f} ms per invocation)")  # fmt: skip
-        for key, title in (("ttot", "cumulative"), ("tsub", "own")):
+        ours = [s for s in stats if "chaintrack" in s.module]
+        for key, title, rows in (
+            ("ttot", "cumulative", stats),
+            ("tsub", "own", stats),
+            ("ttot", "cumulative (chaintrack's functions)", ours),
+        ):
             print(f"\ntop {args.top} by {title} CPU:")
             print(f"| {'function':<90} | {'calls':>9} | {title + ' s':>12} | share |")
             print(f"|{'-' * 92}|{'-' * 11}|{'-' * 14}|-------|")
-            for stat in sorted(stats, key=lambda s: -getattr(s, key))[: args.top]:
+            for stat in sorted(rows, key=lambda s: -getattr(s, key))[: args.top]:
                 value = getattr(stat, key)
                 print(f"| {where(stat)[:90]:<90} | {stat.ncall:>9,} | {value:>12.3f} | "
                       f"{value / thread.ttot:>5.0%} |")  # fmt: skip
