@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import time
 from collections import defaultdict
@@ -29,6 +30,10 @@ MAX_RANGE_DAYS = 400
 _SUMS = ("calls", "errors", "prompt_tokens", "completion_tokens", "total_tokens")
 
 
+#: 9999-12-31T23:59:59Z: later times have no date.
+_LAST_SECOND = 253_402_300_799.0
+
+
 def parse_range(
     range_: str | None = None,
     start: float | None = None,
@@ -39,6 +44,9 @@ def parse_range(
     explicit bounds; the default is the last 7 days."""
     now = time.time() if now is None else now
     end = now if end is None else end
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= _LAST_SECOND):
+            raise invalid(name, value, "a time in seconds since 1970 (UTC), before the year 10000")
     if start is None:
         text = (range_ or "7d").strip()
         match = _RANGE.match(text)

@@ -243,6 +243,9 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
             ))  # fmt: skip
         except Exception as exc:  # never let environment capture break a run
             log.warning("chaintrack: could not record the script and environment: %s", exc)
+        # After the writer has replayed what dead processes left in the spool (their final
+        # statuses among it): only a task still running then lost its process unannounced.
+        self._writer.flush(config.drain_timeout())
         liveness.stop_dead_tasks_quietly(self._store)
 
     def _console_line(self, line: str, level: int) -> None:

@@ -155,15 +155,11 @@ class Writer(SpoolRecovery):
             self._start()
         if threading.current_thread() is self._thread:
             return True
-        if self._offline:
-            # The store cannot be reached or written: wait as an exit would, then keep what
-            # is queued on disk for the next process (close() must not hang the app).
-            timeout = _OFFLINE_EXIT_WAIT if timeout is None else min(timeout, _OFFLINE_EXIT_WAIT)
         done = threading.Event()
         self._queue.append((spool.BARRIER, done))
         self._urgent = True
         self._wake.set()
-        if done.wait(timeout):
+        if self._wait(done, timeout):
             return True
         if self._offline:
             leftover = [i for i in self._take_queue() if i[0] != spool.BARRIER]
@@ -172,6 +168,25 @@ class Writer(SpoolRecovery):
                     self._spill(leftover)
                 self._write_overflow()
         return False
+
+    def _wait(self, done: threading.Event, timeout: float | None) -> bool:
+        """Wait for ``done`` until ``timeout``; once the store is found unreachable or
+        unwritable, at most _OFFLINE_EXIT_WAIT more (close() must not hang the application:
+        what is queued then stays on disk for the next process)."""
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
+        offline_deadline: float | None = None
+        while True:
+            step = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
+            if done.wait(step):
+                return True
+            now = time.monotonic()
+            if self._offline:
+                offline_deadline = offline_deadline or now + _OFFLINE_EXIT_WAIT
+                if now >= offline_deadline:
+                    return False
+            if deadline is not None and now >= deadline:
+                return False
 
     def pending(self) -> int:
         return len(self._queue) + self._spilled

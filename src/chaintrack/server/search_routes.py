@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -104,10 +105,18 @@ def saved(request: Request, project: str = "") -> list[dict[str, Any]]:
 
 @api.post("/saved-searches")
 async def save(request: Request) -> dict[str, str]:
-    body = await request.json()
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        body = None
     if not isinstance(body, dict):
-        raise invalid("body", body, 'send {"project": …, "name": …, "query": …}')
+        raise invalid("body", "…", 'a JSON object {"project": …, "name": …, "query": …}')
     project, name, query = (str(body.get(k) or "") for k in ("project", "name", "query"))
+    for field, value, limit in (("project", project, 512), ("query", query, 10_000)):
+        if len(value) > limit or "\x00" in value:
+            raise invalid(field, value[:80], f"text of at most {limit} characters, without NUL")
+    if "\x00" in name:
+        raise invalid("name", name[:80], "a name without NUL characters")
     with _write(request) as conn:
         save_search(conn, project, name, query)
     return {"status": "saved"}
