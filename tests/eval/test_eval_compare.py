@@ -229,3 +229,14 @@ def test_the_server_refuses_results_it_could_not_read_back_and_stores_none() -> 
     refused = asyncio.run(add(ok_row))  # the version is finalized
     assert refused.status_code == 400 and "is finalized" in refused.json()["detail"]
     assert len(_get(app, f"/api/v1/datasets/{ds.id}/rows").json()) == 1
+
+
+def test_feedback_on_an_example_is_shown_beside_its_scores(backend: str) -> None:
+    v1, v2, _ = _pair(4)
+    example = v1.results["example_id"].iloc[0]
+    Task.get_task(task_id=v2.id).log_feedback("helpful", False, example_id=example,
+                                              comment="wrong sum", author="ana")  # fmt: skip
+    table = compare_experiments([v1.id, v2.id])
+    row = table[table["example_id"] == example].iloc[0]
+    assert row["v1 feedback"] is None
+    assert row["v2 feedback"] == [{"name": "helpful", "value": False, "comment": "wrong sum"}]

@@ -235,7 +235,8 @@ def _sign(value: float) -> int:
 def frame(comparison: Comparison) -> Any:
     """The comparison as a DataFrame: ``example_id``, ``repetition``, ``inputs``, ``expected``,
     then per experiment (by its label) ``<label> output``, ``<label> <score>``…, latency,
-    tokens, cost, error and trace id, then ``Δ <score> (<label>)`` against the first."""
+    tokens, cost, error, trace id and human feedback (``task.log_feedback(example_id=…)``),
+    then ``Δ <score> (<label>)`` against the first."""
     import pandas as pd
 
     labels = [e.label for e in comparison.experiments]
@@ -253,6 +254,15 @@ def frame(comparison: Comparison) -> Any:
                 record[f"{label} {measure}"] = None if cell is None else getattr(cell, measure)
             record[f"{label} error"] = None if cell is None else cell.error
             record[f"{label} trace_id"] = None if cell is None else cell.trace_id
+            record[f"{label} feedback"] = (
+                None
+                if cell is None
+                else [
+                    {"name": f["name"], "value": f["value"], "comment": f["comment"]}
+                    for f in cell.feedback
+                ]
+                or None
+            )
         for name in comparison.scores:
             for index, label in enumerate(labels[1:], start=1):
                 delta = row.deltas[name][index]

@@ -1,9 +1,8 @@
-"""The join point of human feedback in experiment comparisons.
+"""Human feedback in experiment comparisons.
 
-Human feedback (``task.log_feedback``) is stored apart from automatic scores. The compare
-table and the compare view show, beside each experiment's scores on an example, what
-``example_feedback`` returns for it. Until feedback is recorded by the store this returns no
-feedback for any example; the compare code and templates already carry the ``feedback`` field.
+Human feedback (``task.log_feedback(..., example_id=…)``, the web UI's forms) is stored apart
+from automatic scores; the compare table and the compare view show, beside each experiment's
+scores on an example, the feedback given on that example of that experiment.
 """
 
 from __future__ import annotations
@@ -15,6 +14,12 @@ from chaintrack.store.base import Store
 
 def example_feedback(store: Store, task_id: str) -> dict[str, list[dict[str, Any]]]:
     """Feedback on each example of experiment ``task_id``: example id → entries (dicts with
-    ``name``, ``value``, ``comment``, ``author``). None is recorded yet: always empty."""
-    del store, task_id
-    return {}
+    ``name``, ``value``, ``comment``, ``author``), oldest first."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for record in store.get_feedback([task_id]):
+        if record.example_id:
+            found.setdefault(record.example_id, []).append({
+                "name": record.name, "value": record.value,
+                "comment": record.comment, "author": record.author,
+            })  # fmt: skip
+    return found
