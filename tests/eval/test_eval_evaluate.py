@@ -137,17 +137,23 @@ def test_repetitions_and_concurrency(backend: str) -> None:
 def test_ctrl_c_keeps_what_was_scored_and_resume_runs_only_the_rest(backend: str) -> None:
     ds = _dataset(8)
     calls: list[str] = []
+    stopped_app = threading.Event()
 
     def interrupted(inputs: dict[str, Any]) -> str:
         calls.append(inputs["question"])
         if len(calls) == 4:
             _thread.interrupt_main()  # the user presses Ctrl-C during the fourth example
             time.sleep(0.5)
+        elif len(calls) > 4:
+            # The example running when Ctrl-C lands is still running when evaluate returns:
+            # however slow the machine, it is not kept.
+            stopped_app.wait(30)
         return adder(inputs)
 
     with pytest.raises(KeyboardInterrupt):
         evaluate(interrupted, ds, [s.exact_match()], experiment_name="stopped",
                  max_concurrency=1, progress=False)  # fmt: skip
+    stopped_app.set()
     stopped = Task.get_tasks(project_name="evals", task_name="stopped")[0]
     assert stopped.get_status() == "stopped"
     kept = Experiment(stopped.id).results

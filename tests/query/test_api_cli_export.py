@@ -21,6 +21,7 @@ from chaintrack.errors import InvalidArgumentError
 from chaintrack.query.nodes import QueryError
 from chaintrack.server.app import create_app
 from chaintrack.store import open_store
+from chaintrack.store.evalrecords import DatasetRecord, ExampleRecord, ResultRecord
 from chaintrack.store.records import LOG, SCALAR, TABLE, WriteBatch
 from chaintrack.store.sql import SqlStore
 
@@ -182,6 +183,20 @@ def test_export_scalars_console_records_and_results(store: SqlStore, tmp_path: P
     assert json.loads(records["record"][0]) == {"action": "on_llm_start", "step": 1}
     by_query = chaintrack.export(tmp_path / "q.csv", what="scalars", query='task = "run 0"')
     assert by_query == 10
-    with pytest.raises(InvalidArgumentError, match="experiment results are not recorded"):
-        chaintrack.export(tmp_path / "x.parquet", what="results", tasks=["task0"])
+    store.put_dataset(DatasetRecord(id="d1", project="alpha", name="qa", version="1",
+                                    status="draft", created=NOW))  # fmt: skip
+    store.add_dataset_rows("d1", [ExampleRecord("ex0", 0, '{"q": "2+2"}', '"4"')])
+    store.write_results([
+        ResultRecord(task_id="task0", example_id="ex0", repetition=r, dataset_id="d1",
+                     position=0, created=NOW + r, output=json.dumps(str(4 + r)),
+                     scores=json.dumps({"exact": {"value": float(r == 0)}}), latency_ms=12.5)
+        for r in (1, 0)])  # fmt: skip
+    assert chaintrack.export(tmp_path / "x.parquet", what="results", tasks=["task0"]) == 2
+    results = pd.read_parquet(tmp_path / "x.parquet")
+    assert list(results["repetition"]) == [0, 1]
+    assert list(results["experiment"]) == ["run 0", "run 0"]
+    assert json.loads(results["inputs"][0]) == {"q": "2+2"}
+    assert [json.loads(v) for v in results["output"]] == ["4", "5"]
+    assert [json.loads(v)["exact"]["value"] for v in results["scores"]] == [1.0, 0.0]
+    assert chaintrack.export(tmp_path / "none.csv", what="results", tasks=["task1"]) == 0
     assert cli.main(["export", "--output", str(tmp_path / "y.csv")]) == 1

@@ -129,8 +129,6 @@ def test_pages_are_newest_first_and_sorts_apply(loaded: SqlStore) -> None:
         ("(kind = llm", 11, "expected ')'"),
         ("latency_ms ~ 5", 11, "~ (text match) applies to text fields"),
         ("start_time > yesterday", 13, "is not a time"),
-        ("feedback.thumbs = 1", 0, "not available in this store yet"),
-        ("score.accuracy > 0.5", 0, "not available in this store yet"),
         ("kind = llm; DROP TABLE spans", 10, "unexpected character ';'"),
         ("attr = 1", 0, "unknown field 'attr'"),
     ],
@@ -166,14 +164,52 @@ def test_injection_attempts_are_values_and_change_nothing(loaded: SqlStore, atta
     assert run(loaded, "") == {s["span_id"] for s in SPANS}  # every span is still there
 
 
-def test_feedback_and_scores_join_once_their_tables_exist(loaded: SqlStore) -> None:
-    from sqlalchemy import text
+def test_feedback_finds_its_span_the_task_roots_or_the_example_root(loaded: SqlStore) -> None:
+    from chaintrack.store.evalrecords import ResultRecord
+    from chaintrack.store.feedback import make_feedback
 
-    with loaded._write_engine.begin() as conn:
-        conn.execute(text("CREATE TABLE feedback (task_id VARCHAR(32), span_id VARCHAR(64), "
-                          "name VARCHAR(64), value FLOAT)"))  # fmt: skip
-        conn.execute(text("INSERT INTO feedback VALUES ('task0', 'span0', 'thumbs', 1.0), "
-                          "('task1', 'span1', 'thumbs', -1.0)"))  # fmt: skip
-    assert run(loaded, "feedback.thumbs > 0") == {"span0"}
-    assert run(loaded, "feedback.thumbs in (1, -1)") == {"span0", "span1"}
-    assert "span0" not in run(loaded, "not feedback.thumbs = 1")
+    of_task = {t.id: {s["span_id"] for s in SPANS if s["task_id"] == t.id} for t in TASKS}
+    first = SPANS[0]
+    on_task = next(t.id for t in TASKS if t.id != first["task_id"])
+    example_span = next(s for s in SPANS if s["task_id"] not in (first["task_id"], on_task))
+    loaded.add_feedback(make_feedback(first["task_id"], "thumbs", True, span_id=first["span_id"]))
+    loaded.add_feedback(make_feedback(on_task, "thumbs", False, comment="whole run"))
+    loaded.add_feedback(make_feedback(on_task, "topic", "billing"))
+    loaded.write_results([ResultRecord(
+        task_id=example_span["task_id"], example_id="ex1", repetition=0, dataset_id="d1",
+        position=0, created=NOW, trace_id=example_span["span_id"])])  # fmt: skip
+    loaded.add_feedback(make_feedback(example_span["task_id"], "thumbs", 0.5, example_id="ex1"))
+
+    assert run(loaded, "feedback.thumbs = 1") == {first["span_id"]}
+    # Every span of this data is a root span, so task feedback holds for all of the task's.
+    assert run(loaded, "feedback.thumbs = 0") == of_task[on_task]
+    assert run(loaded, "feedback.thumbs > 0.2 and feedback.thumbs < 0.7") == {
+        example_span["span_id"]}  # fmt: skip
+    assert run(loaded, 'feedback.topic = "billing"') == of_task[on_task]
+    assert run(loaded, 'feedback.topic ~ "BILL"') == of_task[on_task]
+    assert run(loaded, "feedback.topic = 1") == set()  # a label is not a number
+    everything = {s["span_id"] for s in SPANS}
+    assert run(loaded, "not feedback.thumbs = 1") == everything - {first["span_id"]}
+    assert run(loaded, "feedback.missing = 1") == set()
+
+
+def test_scores_find_the_root_span_of_each_scored_example(loaded: SqlStore) -> None:
+    import json
+
+    from chaintrack.store.evalrecords import ResultRecord
+
+    roots = SPANS[:3]
+    scores = [{"accuracy": {"value": 1.0}, 'odd "name"': {"value": 2}},
+              {"accuracy": {"value": 0.25, "comment": "partly"}, "grade": {"value": "B"}},
+              {"accuracy": {"value": None, "error": "scorer failed"}}]  # fmt: skip
+    loaded.write_results([ResultRecord(
+        task_id=s["task_id"], example_id=f"ex{n}", repetition=0, dataset_id="d1", position=n,
+        created=NOW, scores=json.dumps(sc), trace_id=s["span_id"])
+        for n, (s, sc) in enumerate(zip(roots, scores, strict=True))])  # fmt: skip
+
+    assert run(loaded, "score.accuracy > 0.5") == {roots[0]["span_id"]}
+    assert run(loaded, "score.accuracy <= 0.5") == {roots[1]["span_id"]}
+    assert run(loaded, "score.accuracy >= 0") == {roots[0]["span_id"], roots[1]["span_id"]}
+    assert run(loaded, 'score.grade = "B"') == {roots[1]["span_id"]}
+    assert run(loaded, "score.grade = 1") == set()
+    assert run(loaded, "not score.accuracy > 0.5") == {s["span_id"] for s in SPANS[1:]}

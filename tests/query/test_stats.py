@@ -57,7 +57,7 @@ def test_project_dashboard_matches_the_spans(loaded: SqlStore) -> None:
     by_tag = {r["tag"]: r["calls"] for r in stats["by_tag"]}
     assert by_tag["prod"] == sum("prod" in t.tags for s in mine for t in TASKS
                                  if t.id == s["task_id"])  # fmt: skip
-    assert stats["scores"] == [] and stats["scores_available"] is False
+    assert stats["scores"] == []
 
 
 def test_short_ranges_use_hours_and_all_projects_cover_every_span(loaded: SqlStore) -> None:
@@ -68,6 +68,34 @@ def test_short_ranges_use_hours_and_all_projects_cover_every_span(loaded: SqlSto
     assert everything["totals"]["calls"] == len(SPANS)
     assert day["totals"]["calls"] == sum(s["start_time"] >= (NOW - 86400) // 3600 * 3600
                                          for s in SPANS)  # fmt: skip
+
+
+def test_score_averages_follow_the_project_experiments_by_day(loaded: SqlStore) -> None:
+    import json
+
+    from chaintrack.store.evalrecords import ResultRecord
+
+    alpha = next(t for t in TASKS if t.project == "alpha")
+    other = next(t for t in TASKS if t.project != "alpha")
+    day = 86400
+    cells = [(alpha.id, NOW - 2 * day, {"exact": {"value": 1.0}, "judge": {"value": 0.5}}),
+             (alpha.id, NOW - 2 * day, {"exact": {"value": 0.0}, "judge": {"value": None}}),
+             (alpha.id, NOW - 1 * day, {"exact": {"value": True}, "grade": {"value": "B"}}),
+             (other.id, NOW - 1 * day, {"exact": {"value": 0.0}})]  # fmt: skip
+    loaded.write_results([
+        ResultRecord(task_id=task, example_id=f"ex{n}", repetition=0, dataset_id="d",
+                     position=n, created=when, scores=json.dumps(scores))
+        for n, (task, when, scores) in enumerate(cells)])  # fmt: skip
+    with loaded._read_engine.connect() as conn:
+        stats = project_stats(conn, "alpha", NOW - 7 * day, NOW + 1)
+    got = [(p["time"][:10], p["name"], p["average"], p["count"]) for p in stats["scores"]]
+    import datetime as dt
+
+    def date(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).date().isoformat()
+
+    assert got == [(date(NOW - 2 * day), "exact", 0.5, 2), (date(NOW - 2 * day), "judge", 0.5, 1),
+                   (date(NOW - day), "exact", 1.0, 1)]  # fmt: skip
 
 
 def test_ranges_parse_and_bad_ones_say_how() -> None:

@@ -95,7 +95,7 @@ def test_a_refused_upload_is_logged_and_kept_not_raised(
     with caplog.at_level(logging.ERROR, logger="chaintrack"):
         task.upload_artifact("lost", artifact_object={"n": 1})
         assert task.flush(wait_for_uploads=True)
-    assert "could not be written" in caplog.text
+    assert "could not be stored" in caplog.text
     assert f"the bucket {bucket!r} does not exist" in caplog.text
     task.get_logger().report_scalar("loss", "train", 0.5, iteration=0)
     task.close()

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Table,
     and_,
     case,
     cast,
@@ -64,12 +63,11 @@ _MIN_TRIGRAM = 3
 
 @dataclass
 class Context:
-    """What compiling depends on besides the query: the dialect, the clock (relative times),
-    and the optional tables the store has (see ``joins.available_tables``)."""
+    """What compiling depends on besides the query: the dialect and the clock (relative
+    times)."""
 
     dialect: str
     now: float = field(default_factory=lambda: clock())  # noqa: PLW0108 - read at call time
-    tables: dict[str, Table] = field(default_factory=dict)
 
 
 def compare(column: Any, op: str, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -220,11 +218,8 @@ class Compiler:
     def keyed(self, cond: Condition) -> ColumnElement[bool]:
         if cond.field == "attr":
             return self.attribute(cond)
-        table = self.context.tables.get(cond.field)
-        if table is None:
-            raise self.fail(cond.pos, joins.not_available(cond.field))
         values = self.typed_values(cond)
-        return joins.MAPPINGS[cond.field](table, cond.key, cond.op, values, compare)
+        return joins.MAPPINGS[cond.field](cond.key, cond.op, values, compare, self.context.dialect)
 
     def typed_values(self, cond: Condition) -> list[Any]:
         kinds = {v.kind == "number" for v in cond.values}

@@ -1,4 +1,5 @@
-"""Streaming export of spans, records, scalars and console lines to Parquet, CSV or JSON Lines.
+"""Streaming export of spans, records, scalars, console lines and experiment results to
+Parquet, CSV or JSON Lines.
 
 Rows are read from the database in chunks (a server-side cursor on PostgreSQL) and written as
 they come, so memory stays bounded whatever the number of rows; Parquet goes through pyarrow
@@ -13,10 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from chaintrack.errors import invalid, missing_dependency
 from chaintrack.query import search
+from chaintrack.store.evaltables import dataset_rows, eval_results
 from chaintrack.store.records import LOG, SCALAR, TABLE
 from chaintrack.store.schema import events, tasks
 
@@ -38,16 +40,15 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
                 ("iteration", "int64"), ("value", "float64"), ("time", "timestamp")),
     "console": (("task_id", "string"), ("time", "timestamp"), ("level", "int64"),
                 ("text", "string")),
+    "results": (("task_id", "string"), ("experiment", "string"), ("dataset_id", "string"),
+                ("example_id", "string"), ("repetition", "int64"), ("inputs", "string"),
+                ("expected", "string"), ("output", "string"), ("scores", "string"),
+                ("latency_ms", "float64"), ("error", "string"), ("trace_id", "string"),
+                ("time", "timestamp")),
     "records": (("task_id", "string"), ("table", "string"), ("variant", "string"),
                 ("iteration", "int64"), ("row", "int64"), ("record", "string")),
 }  # fmt: skip
 RECORD_TABLE = "Action Records"
-
-
-def results_not_available() -> Exception:
-    """``--what results``: experiment results, which this store does not record yet."""
-    return invalid("what", "results", "experiment results are not recorded by this store yet "
-                   "(no experiments table); export spans, records, scalars or console")  # fmt: skip
 
 
 def _task_scope(conn: Connection, task_ids: Sequence[str], project: str | None) -> list[str]:
@@ -84,8 +85,6 @@ def rows(
     query: str | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Chunks of rows of ``what`` for the tasks given (or the project's, or the query's)."""
-    if what == "results":
-        raise results_not_available()
     if what not in SCHEMAS:
         raise invalid("what", what, f"export one of {', '.join(WHATS)}")
     if what == "spans":
@@ -101,6 +100,8 @@ def rows(
             yield [{"task_id": e["task_id"], "metric": e["metric"], "variant": e["variant"],
                     "iteration": e["iter"], "value": e["value"], "time": e["ts"]}
                    for e in chunk]  # fmt: skip
+    elif what == "results":
+        yield from _results(conn, ids)
     elif what == "console":
         for chunk in _events(conn, ids, LOG):
             yield [{"task_id": e["task_id"], "time": e["ts"], "level": e["level"],
@@ -110,6 +111,24 @@ def rows(
             out = _records(chunk)
             if out:
                 yield out
+
+
+def _results(conn: Connection, task_ids: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Experiment results (one row per example and repetition) with the example's inputs and
+    expected output from its dataset version; JSON values stay JSON text."""
+    example = dataset_rows.alias("example")
+    on = and_(example.c.dataset_id == eval_results.c.dataset_id,
+              example.c.example_id == eval_results.c.example_id)  # fmt: skip
+    for task_id in task_ids:
+        stmt = (select(eval_results, tasks.c.name.label("experiment"), example.c.inputs,
+                       example.c.expected)
+                .select_from(eval_results.join(tasks, tasks.c.id == eval_results.c.task_id)
+                             .outerjoin(example, on))
+                .where(eval_results.c.task_id == task_id)
+                .order_by(eval_results.c.position, eval_results.c.repetition))  # fmt: skip
+        result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": CHUNK})
+        for part in result.partitions(CHUNK):
+            yield [{**r._mapping, "time": r.created} for r in part]
 
 
 def _records(chunk: list[Any]) -> list[dict[str, Any]]:
@@ -199,8 +218,6 @@ def export(
     if fmt not in FORMATS:
         raise invalid("format", fmt, f"export as one of {', '.join(FORMATS)} (or name the "
                       "output file .parquet, .csv or .jsonl)")  # fmt: skip
-    if what == "results":
-        raise results_not_available()
     if what not in SCHEMAS:
         raise invalid("what", what, f"export one of {', '.join(WHATS)}")
     chunks = rows(conn, what, task_ids, project, query)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, select, tuple_
 
 from chaintrack.errors import invalid
-from chaintrack.query import joins
 from chaintrack.query.compiler import Context, compile_query
 from chaintrack.query.parser import parse
 from chaintrack.store.schema import events, spans, tasks
@@ -54,7 +53,7 @@ class SpanPage:
 def condition(conn: Connection, query: str, project: str | None = None) -> ColumnElement[bool]:
     """The WHERE condition of ``query`` (raises QueryError for a bad one)."""
     node = parse(query)
-    context = Context(dialect=conn.dialect.name, tables=joins.available_tables(conn))
+    context = Context(dialect=conn.dialect.name)
     where = compile_query(query, node, context)
     if project:
         where = (tasks.c.project == project) & where

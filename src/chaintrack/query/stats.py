@@ -16,11 +16,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
 from chaintrack.errors import invalid
-from chaintrack.query import joins
 from chaintrack.store import rollups
+from chaintrack.store.evaltables import eval_results
 from chaintrack.store.schema import span_rollups, tasks
 
 _RANGE = re.compile(r"^(\d+)([hdw])$")
@@ -156,7 +156,7 @@ def project_stats(
         ordered = sorted(groups.items(), key=lambda kv: -kv[1]["calls"])
         return [{label: name or "(none)", **_finish(acc)} for name, acc in ordered]
 
-    scores, scores_available = score_series(conn, project, start, end, hours)
+    scores = score_series(conn, project, start, end, hours)
     return {
         "project": project,
         "start": _iso(start),
@@ -170,7 +170,6 @@ def project_stats(
         "by_kind": table(by_kind, "kind"),
         "by_tag": table(by_tag, "tag"),
         "scores": scores,
-        "scores_available": scores_available,
     }
 
 
@@ -202,32 +201,33 @@ def _by_tag(conn: Connection, by_task: dict[str, dict[str, Any]]) -> dict[str, d
 
 def score_series(
     conn: Connection, project: str | None, start: float, end: float, hours: int
-) -> tuple[list[dict[str, Any]], bool]:
-    """Average score per name and time bucket, and whether this store records scores."""
-    table = joins.available_tables(conn).get("score")
-    if table is None:
-        return [], False
-    return score_averages(conn, table, project, start, end, hours), True
-
-
-def score_averages(
-    conn: Connection, table: Table, project: str | None, start: float, end: float, hours: int
 ) -> list[dict[str, Any]]:
-    """``scores`` (task_id, name, value, and a time: ts, created or timestamp) averaged by name
-    over time buckets, for the project's tasks."""
-    when = next((table.c[n] for n in ("ts", "created", "timestamp") if n in table.c), None)
-    if when is None:
-        when = tasks.c.created
+    """Average experiment score per name and time bucket (by when each example was scored),
+    for the project's experiments. Scores are JSON per result, so they are averaged here
+    rather than in SQL; a range holds as many results as its experiments scored."""
     width = hours * 3600
-    tb = (func.floor(when / width) * width).label("tb")
-    scope = and_(when >= start, when <= end,
+    scope = and_(eval_results.c.created >= start, eval_results.c.created <= end,
                  tasks.c.project == project if project is not None else true())  # fmt: skip
-    stmt = (select(tb, table.c.name, func.avg(table.c.value).label("avg"),
-                   func.count().label("n"))
-            .select_from(table.join(tasks, tasks.c.id == table.c.task_id))
-            .where(scope).group_by(tb, table.c.name).order_by(tb))  # fmt: skip
-    return [{"time": _iso(float(row.tb)), "name": row.name, "average": row.avg, "count": row.n}
-            for row in conn.execute(stmt)]  # fmt: skip
+    stmt = (select(eval_results.c.created, eval_results.c.scores)
+            .select_from(eval_results.join(tasks, tasks.c.id == eval_results.c.task_id))
+            .where(scope))  # fmt: skip
+    sums: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0])
+    for created, text in conn.execute(stmt):
+        try:
+            scores = json.loads(text or "{}")
+        except ValueError:
+            continue
+        bucket = int(created // width) * width
+        for name, cell in scores.items() if isinstance(scores, dict) else ():
+            value = cell.get("value") if isinstance(cell, dict) else None
+            if isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                acc = sums[(bucket, name)]
+                acc[0] += value
+                acc[1] += 1
+    return [{"time": _iso(float(b)), "name": name, "average": total / n, "count": int(n)}
+            for (b, name), (total, n) in sorted(sums.items())]  # fmt: skip
 
 
 def _iso(ts: float) -> str:
