@@ -17,7 +17,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from chaintrack.langchain.records import Event
+from chaintrack.langchain.records import STREAMED_CONTENT, Event
 from chaintrack.langchain.snapshot import snapshot as _copy
 
 _now = time.time
@@ -93,6 +93,25 @@ class Callbacks(BaseCallbackHandler):
             self._push(("on_llm_new_token", _now(), run_id, parent_run_id, token, None, _NONE))
         except Exception as exc:
             self._failed("on_llm_new_token", exc)
+
+    def on_stream_event(
+        self,
+        event: Any,
+        *,
+        run_id: UUID | None = None,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A v3 streaming-protocol event: content arriving is a streamed token (see
+        ``Recorder._stream_event``); the message's start and finish carry nothing new."""
+        try:
+            kind = event.get("event") if isinstance(event, Mapping) else None
+            if kind in STREAMED_CONTENT:
+                self._push(
+                    ("on_stream_event", _now(), run_id, parent_run_id, kind, _copy(event), _NONE)
+                )
+        except Exception as exc:
+            self._failed("on_stream_event", exc)
 
     def on_llm_end(
         self,

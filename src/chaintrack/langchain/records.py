@@ -38,6 +38,10 @@ SESSION_COLUMNS = (
 SESSION_EXTRA_COLUMNS = ("model_name", "latency_ms", "run_id")
 _USAGE = SESSION_COLUMNS[5:]
 
+#: The v3 streaming-protocol events that carry content (``on_stream_event``): each delta is a
+#: streamed token; a block's start marks the first content of blocks sent whole.
+STREAMED_CONTENT = ("content-block-start", "content-block-delta")
+
 #: Record lists by action, named as the original's attributes.
 LIST_NAMES = {"on_llm_new_token": "on_llm_token_records"}
 
@@ -99,6 +103,7 @@ class Recorder:
             "on_llm_start": self._llm_start,
             "on_chat_model_start": self._llm_start,
             "on_llm_new_token": self._token,
+            "on_stream_event": self._stream_event,
             "on_llm_end": self._llm_end,
             "on_chain_start": self._start,
             "on_tool_start": self._start,
@@ -236,9 +241,29 @@ class Recorder:
 
     # -- ends -----------------------------------------------------------------------------
 
-    def _token(self, event: Event, out: Output) -> None:
-        _, ts, run_id, _parent, token, _, _ = event
+    def _stream_event(self, event: Event, out: Output) -> None:
+        """Content of a v3 stream: counted as ``on_llm_new_token`` is, unless the run's tokens
+        already come through ``on_llm_new_token`` (models bridged from ``_stream`` send both)."""
+        _, ts, run_id, _parent, kind, data, _ = event
         run = self.runs.get(run_id)
+        if run is None or run.stream_source == "tokens":
+            return
+        run.stream_source = "events"
+        if kind == "content-block-delta":
+            delta = data.get("delta") if isinstance(data, Mapping) else None
+            self._streamed(run, ts, v.delta_text(delta), event, out)
+        elif run.first_token is None:  # a block sent whole (a tool call): its first content
+            run.first_token = ts
+
+    def _token(self, event: Event, out: Output) -> None:
+        run = self.runs.get(event[2])
+        if run is not None:
+            if run.stream_source == "events":
+                return  # its tokens are counted from on_stream_event
+            run.stream_source = "tokens"
+        self._streamed(run, event[1], event[4], event, out)
+
+    def _streamed(self, run: Run | None, ts: float, token: Any, event: Event, out: Output) -> None:
         if run is not None:
             if run.first_token is None:
                 run.first_token = ts

@@ -27,6 +27,8 @@ class Run:
     prompts: list[tuple[int, str]] = field(default_factory=list)
     first_token: float | None = None
     tokens: int = 0
+    #: How its tokens arrive: "tokens" (on_llm_new_token) or "events" (v3 on_stream_event).
+    stream_source: str | None = None
     #: LangChain's own parent run when the handler never saw it start (see ``visible_parent``).
     langchain_parent: Any = None
     #: The conversation the run belongs to (its root's), and the root run's id.

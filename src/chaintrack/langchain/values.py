@@ -216,3 +216,13 @@ def model_name(llm_output: Any, generation: Any, invocation: Mapping[str, Any]) 
             if isinstance(source.get(key), str) and source[key]:
                 return str(source[key])
     return None
+
+
+def delta_text(delta: Any) -> str:
+    """The text a v3 stream's ``content-block-delta`` adds: text, reasoning or tool-call args."""
+    if not isinstance(delta, Mapping):
+        return ""
+    for key in ("text", "reasoning", "args", "data"):
+        if isinstance(delta.get(key), str):
+            return str(delta[key])
+    return ""
