@@ -15,6 +15,7 @@ from typing import Any
 
 from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
+from chaintrack.langchain.duplicates import Duplicates
 from chaintrack.langchain.ids import id_text
 from chaintrack.langchain.spans import Run, finish_span, place, visible_parent
 from chaintrack.text import METRIC_NAMES
@@ -96,6 +97,7 @@ class Recorder:
         self.on_error = on_error or (lambda _where, _exc: None)
         self.counters = Counters()
         self.runs: dict[Any, Run] = {}
+        self.duplicates = Duplicates()
         self._picture_iterations: dict[str, int] = {}
         self.reset()
         self._advanced = False
@@ -132,6 +134,8 @@ class Recorder:
     # -- the frame every event goes through ---------------------------------------------------
 
     def handle(self, event: Event, out: Output) -> None:
+        if self.duplicates.repeated(event[0], event[2]):
+            return  # the same handler attached twice: recorded once
         self._advanced = False
         try:
             self._dispatch[event[0]](event, out)
