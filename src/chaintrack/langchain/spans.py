@@ -36,6 +36,8 @@ class Run:
     trace_id: str | None = None
     #: LangGraph's metadata of the run (node, step, triggers, checkpoint namespace).
     graph: dict[str, Any] = field(default_factory=dict)
+    #: How many times each LangGraph task (by checkpoint namespace) ran under this run.
+    attempts: dict[str, int] = field(default_factory=dict)
 
 
 #: Runs that can hold other runs in LangChain's tree (an LLM or retriever run never does).
@@ -77,6 +79,13 @@ def place(run: Run, run_id: Any, metadata: Any, runs: dict[Any, Run]) -> None:
     namespace = meta.get("langgraph_checkpoint_ns", meta.get("checkpoint_ns"))
     if namespace is not None:
         run.graph["checkpoint_ns"] = str(namespace)
+        if parent is not None and parent.graph.get("checkpoint_ns") != run.graph["checkpoint_ns"]:
+            # A node's own run (its children share its namespace): a RetryPolicy runs the same
+            # task again, under the same parent and in the same namespace, as attempt 2, 3...
+            attempt = parent.attempts[run.graph["checkpoint_ns"]] = (
+                parent.attempts.get(run.graph["checkpoint_ns"], 0) + 1
+            )
+            run.graph["attempt"] = attempt
 
 
 def _sum(records: list[dict[str, Any]], key: str) -> int | None:
