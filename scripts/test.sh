@@ -28,3 +28,8 @@ echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
 .venv/bin/pytest "$@"
+# In CI, the LangChain tests also run on the lowest versions pyproject.toml allows.
+if [ "${CI:-}" = "true" ]; then
+  echo "== pytest tests/langchain on the lowest LangChain versions"
+  bash scripts/test-lowest.sh
+fi
