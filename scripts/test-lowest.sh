@@ -23,16 +23,25 @@ for name in names:
     print(f"{name}=={bound}")
 PY
 )
+# langgraph 1.0.0 does not import with the newest langgraph-prebuilt its range accepts (1.0.10
+# needs langgraph.runtime.ExecutionInfo): the lowest LangGraph comes with its own prebuilt.
+pins="$pins
+langgraph-prebuilt==1.0.0"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
-# The LangChain family is left out of the constraints: pip picks what the lowest pins accept.
-grep -vE '^(langchain|langgraph|langsmith)' constraints.txt > "$venv/constraints-lowest.txt"
+# The LangChain family is left out of the constraints: pip picks what the lowest pins accept;
+# so is packaging (langchain-core 1.0 needs packaging<26).
+grep -vE '^(langchain|langgraph|langsmith|packaging=)' constraints.txt > "$venv/constraints-lowest.txt"
 if [ "$(cat "$venv/pins.txt" 2>/dev/null)" != "$pins" ]; then
   echo "== installing into $venv: $(echo $pins)"
+  # uv installs the same as pip, in a fraction of the time (pip when uv cannot be installed).
+  installer=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+  if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv; then
+    installer=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python")
+  fi
   # shellcheck disable=SC2086  # one argument per pin
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -c "$venv/constraints-lowest.txt" -e ".[dev,all]" $pins
+  "${installer[@]}" -c "$venv/constraints-lowest.txt" -e ".[dev,all]" $pins
   echo "$pins" > "$venv/pins.txt"
 fi
 "$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import warnings
 from typing import Annotated, Any, TypedDict
 
 import pandas as pd
@@ -14,7 +15,6 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import RetryPolicy, Send
 from lc_fakes import ScriptedChatModel, usage
 from lc_helpers import stored
@@ -223,7 +223,14 @@ def test_create_agent_nests_its_model_and_tool_calls_under_its_nodes(
     result = agent.invoke({"messages": [("user", "2 + 3?")]}, {"callbacks": [handler]})
     assert result["messages"][-1].content == "It is 5."
     spans = raw_spans(handler)
-    assert tree(spans) == [
+    # Its nodes, model calls and tool calls (LangChain 1.0 also traces the function of its
+    # conditional edge, model_to_tools, under the model node; later versions do not).
+    runs = spans[
+        (spans["name"] == spans["langgraph_node"])
+        | (spans["kind"] != "chain")
+        | spans["parent_id"].isna()
+    ]
+    assert tree(runs) == [
         (0, "calculator", "chain", "ok"),
         (1, "model", "chain", "ok"),
         (2, "ScriptedChatModel", "chat_model", "ok"),
@@ -247,6 +254,10 @@ def test_create_agent_nests_its_model_and_tool_calls_under_its_nodes(
 def test_a_toolnode_graph_streamed_with_astream_events_keeps_its_tree(
     handler: ClearMLCallbackHandler,
 ) -> None:
+    with warnings.catch_warnings():
+        # langgraph-prebuilt 1.0.0 warns, at import, of a deprecation inside itself.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langgraph.prebuilt import ToolNode, tools_condition
     model = tool_calling_model()
 
     async def agent(state: MessagesState) -> dict[str, Any]:

@@ -17,13 +17,14 @@ from lc_helpers import stored
 
 from chaintrack.langchain import ClearMLCallbackHandler
 
-pytestmark = [
-    pytest.mark.skipif(
-        not hasattr(BaseCallbackHandler, "on_stream_event"),
-        reason="this langchain-core has no v3 streaming protocol (on_stream_event)",
-    ),
-    pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning"),
-]
+#: The tests of the v3 protocol (on_stream_event), which older langchain-core does not have.
+v3 = pytest.mark.skipif(
+    not hasattr(BaseCallbackHandler, "on_stream_event"),
+    reason="this langchain-core has no v3 streaming protocol (on_stream_event)",
+)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::langchain_core._api.beta_decorator.LangChainBetaWarning"
+)
 
 
 def ends(handler: ClearMLCallbackHandler) -> list[dict[str, Any]]:
@@ -36,6 +37,7 @@ def assert_streamed(end: dict[str, Any], tokens: int, total: int) -> None:
     assert end["token_usage_total_tokens"] == total
 
 
+@v3
 def test_a_native_v3_stream_records_first_token_tokens_and_usage_once(
     handler: ClearMLCallbackHandler,
 ) -> None:
@@ -51,6 +53,7 @@ def test_a_native_v3_stream_records_first_token_tokens_and_usage_once(
     assert (span["prompt_tokens"], span["completion_tokens"], span["total_tokens"]) == (7, 5, 12)
 
 
+@v3
 def test_an_async_native_v3_stream_is_recorded_like_a_sync_one(
     handler: ClearMLCallbackHandler,
 ) -> None:
@@ -66,6 +69,7 @@ def test_an_async_native_v3_stream_is_recorded_like_a_sync_one(
     assert handler.get_custom_callback_meta()["llm_streams"] == 3
 
 
+@v3
 def test_a_model_bridged_from_its_stream_counts_each_chunk_once(
     handler: ClearMLCallbackHandler,
 ) -> None:
@@ -92,6 +96,7 @@ def test_v1_streaming_usage_in_the_last_chunk_is_counted_once(
     assert (span["prompt_tokens"], span["total_tokens"]) == (4, 6)
 
 
+@v3
 def test_a_record_per_token_on_the_v3_path_when_asked() -> None:
     handler = ClearMLCallbackHandler(task_name="v3 tokens", record_tokens=True)
     stream = NativeEventsChatModel(text="to be").stream_events(
@@ -108,6 +113,7 @@ def test_a_record_per_token_on_the_v3_path_when_asked() -> None:
     ]
 
 
+@v3
 def test_a_graph_streamed_with_v3_records_its_node_models_streams(
     handler: ClearMLCallbackHandler,
 ) -> None:
