@@ -110,6 +110,9 @@ class Writer(SpoolRecovery):
         self._last_write = 0.0
         # Set while the store is unreachable: new items go straight to the spool file.
         self._offline = False
+        # Set when a wait gave up on the unreachable store; cleared when it is reachable again
+        # (later waits, such as the exit's after close(), then spill at once).
+        self._gave_up_offline = False
         self.written = 0
         self.spilled_total = 0
         self.failed_total = 0
@@ -182,11 +185,19 @@ class Writer(SpoolRecovery):
                 return True
             now = time.monotonic()
             if self._offline:
-                offline_deadline = offline_deadline or now + _OFFLINE_EXIT_WAIT
+                if offline_deadline is None:
+                    wait = 0.0 if self._gave_up_offline else _OFFLINE_EXIT_WAIT
+                    offline_deadline = now + wait
                 if now >= offline_deadline:
+                    self._gave_up_offline = True
                     return False
             if deadline is not None and now >= deadline:
                 return False
+
+    @property
+    def offline(self) -> bool:
+        """True while the store is found unreachable or unwritable."""
+        return self._offline
 
     def pending(self) -> int:
         return len(self._queue) + self._spilled
@@ -330,11 +341,14 @@ class Writer(SpoolRecovery):
                 if leftover:
                     self._spill(leftover)
                 self._close_spool()
+            why = f"not written within CHAINTRACK_DRAIN_TIMEOUT={timeout}s"
+            if self._offline:
+                why = "the store is unreachable"
             log.warning(
-                "chaintrack: %d events were not written within CHAINTRACK_DRAIN_TIMEOUT=%ss; "
-                "they are kept in %s and will be written the next time this store is opened.",
+                "chaintrack: %d events are not stored yet (%s); they are kept in %s and will be "
+                "written the next time this store is opened.",
                 len(leftover),
-                timeout,
+                why,
                 self.spool_path,
             )
             self._stop = True
@@ -531,6 +545,7 @@ class Writer(SpoolRecovery):
                 continue
             if self._offline:
                 self._offline = False
+                self._gave_up_offline = False
                 log.warning("chaintrack: %s is reachable again; writing the reports kept "
                             "meanwhile.", redact(self.store.uri))  # fmt: skip
             return True
