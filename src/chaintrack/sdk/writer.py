@@ -257,7 +257,8 @@ class Writer(SpoolRecovery):
         try:
             if f is None:
                 self._spool_dir.mkdir(parents=True, exist_ok=True)
-                f = self._spool_file = self.spool_path.open("ab")
+                # Unbuffered: a write the disk refuses leaves nothing behind to fail later.
+                f = self._spool_file = self.spool_path.open("ab", buffering=0)
                 if f.tell() == 0:
                     f.write(spool.MAGIC)
             start = f.tell()
@@ -292,9 +293,16 @@ class Writer(SpoolRecovery):
         excess = len(self._overflow) - self.max_items
         if excess <= 0:
             return
-        del self._overflow[self.max_items :]
+        # Only events are dropped: tasks, their updates (the final status among them),
+        # parameters and artifacts are few and always kept.
+        kept = self._overflow[: self.max_items]
+        kept += [i for i in self._overflow[self.max_items :] if i[0] != spool.EVENT]
+        excess = len(self._overflow) - len(kept)
+        self._overflow = kept
         self._spilled -= excess
         self.dropped_total += excess
+        if not excess:
+            return
         now = time.monotonic()
         if now - self._dropped_warned_at >= 10.0:
             self._dropped_warned_at = now
@@ -310,7 +318,8 @@ class Writer(SpoolRecovery):
         """Close the spool file (the caller holds ``_spill_lock``)."""
         self._write_overflow()
         if self._spool_file is not None:
-            self._spool_file.close()
+            with contextlib.suppress(OSError):
+                self._spool_file.close()
             self._spool_file = None
 
     def after_fork(self) -> None:
@@ -327,6 +336,18 @@ class Writer(SpoolRecovery):
         The writer stays usable: a later ``put`` starts a new thread (an application's own
         SIGTERM handler may keep the process running after chaintrack drained).
         """
+        try:
+            self._shutdown(timeout)
+        finally:
+            if self.dropped_total:
+                log.warning(
+                    "chaintrack: %d reports of this process were dropped in all, because neither "
+                    "the store nor the spool folder %s could be written.",
+                    self.dropped_total,
+                    self._spool_dir,
+                )
+
+    def _shutdown(self, timeout: float) -> None:
         thread = self._thread
         if thread is None:
             return
