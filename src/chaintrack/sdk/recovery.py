@@ -31,6 +31,7 @@ class SpoolRecovery:
     _spill_lock: threading.RLock
     _spilled: int
     _overflow: list[spool.Item]
+    _spool_stamp: int
     _stop: bool
     failed_total: int
 
@@ -125,7 +126,10 @@ class SpoolRecovery:
             return
         for path in sorted(self._spool_dir.glob(f"{self._key}-*")):
             owner = owner_pid(path.name)
-            if owner is None or owner == os.getpid() or alive(owner):
+            if owner is None or owner == os.getpid():
+                continue
+            if alive(owner):
+                self._spool_stamp = 0  # look again at the next flush: it may have ended by then
                 continue
             base = path.name.split(".", 1)[0]
             claimed = path.with_name(f"{base}.recovering-{os.getpid()}")

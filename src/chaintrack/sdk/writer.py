@@ -113,6 +113,7 @@ class Writer(SpoolRecovery):
         # Set when a wait gave up on the unreachable store; cleared when it is reachable again
         # (later waits, such as the exit's after close(), then spill at once).
         self._gave_up_offline = False
+        self._spool_stamp = 0
         self.written = 0
         self.spilled_total = 0
         self.failed_total = 0
@@ -437,6 +438,11 @@ class Writer(SpoolRecovery):
             if self._spilled and (barriers or not queue):
                 with self._io_lock:
                     self._guarded(self._replay, self.spool_path)
+            if barriers and self._spool_folder_changed():
+                # Before a flush returns: what processes that ended since (fork children that
+                # could not drain in time, among them) left in the spool folder.
+                with self._io_lock:
+                    self._guarded(self._recover_orphans)
             for barrier in barriers:
                 barrier.set()
             if items or barriers:
@@ -450,6 +456,17 @@ class Writer(SpoolRecovery):
             self._wake.wait(_IDLE_WAIT)
             self._wake.clear()
             self._idle = False
+
+    def _spool_folder_changed(self) -> bool:
+        """Whether a file was added to, renamed in or removed from the spool folder since the
+        last look (one stat call)."""
+        try:
+            stamp = self._spool_dir.stat().st_mtime_ns
+        except OSError:
+            return False
+        changed = stamp != self._spool_stamp
+        self._spool_stamp = stamp
+        return changed
 
     def _drain_sources(self) -> list[spool.Item]:
         drained: list[spool.Item] = []
