@@ -38,5 +38,5 @@ def test_the_demo_agent_pauses_for_approval_and_resumes_on_its_thread(
                for r in r.to_dict("records")]  # fmt: skip
     assert "on_interrupt" in records and "on_resume" in records
     # The project's threads page lists the thread too.
-    page = open_store().thread_page(project="langchain_callback_demo")
+    page = open_store().thread_page(project="langgraph_demo")
     assert [t.thread_id for t in page.threads] == ["demo-approval-1"]

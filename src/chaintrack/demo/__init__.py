@@ -111,7 +111,7 @@ def _approval_scenario(stream_logs: bool) -> None:
         f"\nScenario 3: the agent as a LangGraph create_agent, on thread {THREAD_ID!r}, with "
         "a person's approval before it sends its answer (a SCRIPTED STAND-IN chat model)"
     )
-    task = Task.init(project_name="langchain_callback_demo", task_name="agent with approval",
+    task = Task.init(project_name="langgraph_demo", task_name="agent with approval",
                      tags=["langgraph"])  # fmt: skip
     handler = ClearMLCallbackHandler(task=task, stream_logs=stream_logs)
     paused, resumed = run_approval_scenario(handler, QUESTION)
