@@ -109,6 +109,10 @@ def test_the_rest_api_serves_threads(both: tuple[Store, Api]) -> None:
     assert api.get(f"/api/v1/tasks/{'0' * 32}/threads").status_code == 404
     bad = api.get(f"/api/v1/tasks/{TASK_A}/threads", params={"limit": 0})
     assert bad.status_code == 422
+    # Found by the API fuzz: an offset past SQL's 64-bit integers was a 500.
+    huge = api.get("/api/v1/projects/chat/threads/turns", params={"thread_id": "x",
+                                                                  "offset": 2**70})  # fmt: skip
+    assert huge.status_code == 400 and "offset=" in huge.json()["detail"]
     position = api.get(f"/api/v1/tasks/{TASK_A}/trace-position", params={"span_id": "t2"})
     assert position.json() == {"position": 2}
 

@@ -26,6 +26,8 @@ from chaintrack.store.views import LLM_SPAN_KINDS
 
 #: Most threads or turns one read returns.
 MAX_LIMIT = 1_000
+#: Largest offset a read accepts (SQL's OFFSET is a 64-bit integer).
+MAX_OFFSET = 2**62
 #: Characters of a turn's input and output kept in a page of turns (the trace has them all).
 PREVIEW_CHARS = 500
 
@@ -117,8 +119,8 @@ class ThreadStore(Protocol):
 def check_page(offset: int, limit: int) -> None:
     if not isinstance(limit, int) or limit < 1 or limit > MAX_LIMIT:
         raise InvalidArgumentError(f"limit={limit!r} is not valid: use 1 to {MAX_LIMIT}.")
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidArgumentError(f"offset={offset!r} is not valid: use 0 or more.")
+    if not isinstance(offset, int) or offset < 0 or offset > MAX_OFFSET:
+        raise InvalidArgumentError(f"offset={offset!r} is not valid: use 0 to {MAX_OFFSET}.")
 
 
 def check_scope(task_id: str | None, project: str | None) -> None:
