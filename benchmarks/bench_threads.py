@@ -1,10 +1,11 @@
 """Threads view benchmark: a task with 10,000 turns (a root chain and a model call each), as one
 long thread and as 1,000 threads of 10 turns; times of the store's reads, the REST API and the
-web UI's pages (median of 5 requests, in-process through httpx). SQLite by default; ``--uri``
-for a PostgreSQL database (empty).
+web UI's pages (median of 5 requests, in-process through httpx). SQLite by default;
+``--postgres`` for a throwaway PostgreSQL cluster (``tests/pgserver.py``), ``--uri`` for an
+empty database of yours.
 
     PYTHONPATH=src python benchmarks/bench_threads.py
-    PYTHONPATH=src python benchmarks/bench_threads.py --uri postgresql://…/bench
+    PYTHONPATH=src python benchmarks/bench_threads.py --postgres
 """
 
 from __future__ import annotations
@@ -87,9 +88,22 @@ def median_ms(fn: Callable[[], Any], times: int = 5) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--uri", help="a PostgreSQL database URI (default: a new SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster")
     parser.add_argument("--turns", type=int, default=10_000)
     args = parser.parse_args()
-    uri = args.uri or f"sqlite:///{Path(tempfile.mkdtemp()) / 'threads.db'}"
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from pgserver import connect
+
+        server = connect()
+        try:
+            return run(args, server.uri(server.create_database()))
+        finally:
+            server.stop()
+    return run(args, args.uri or f"sqlite:///{Path(tempfile.mkdtemp()) / 'threads.db'}")
+
+
+def run(args: argparse.Namespace, uri: str) -> int:
     store = SqlStore(uri)
     long_s = fill(store, "long", 1, args.turns)
     many_s = fill(store, "many", args.turns // 10, 10)

@@ -254,6 +254,10 @@ class ThreadsMixin:
             traces = sorted({r["trace_id"] for r in rows if r["trace_id"] is not None})
             sums: dict[tuple[str, str], Any] = {}
             if traces:
+                # A trace's spans run within its root: the start-time range keeps the read on
+                # the page's part of the (task, thread, start time) index.
+                begin = min(r["start_time"] for r in rows)
+                end = max(max(r["end_time"], r["start_time"]) for r in rows)
                 stmt = (
                     select(
                         spans.c.task_id,
@@ -265,7 +269,9 @@ class ThreadsMixin:
                         func.sum(case((_LLM, spans.c.total_tokens))).label("total_tokens"),
                         func.sum(spans.c.cost_usd).label("cost_usd"),
                     )
-                    .where(*scope, spans.c.trace_id.in_(traces))
+                    .where(
+                        *scope, spans.c.start_time.between(begin, end), spans.c.trace_id.in_(traces)
+                    )
                     .group_by(spans.c.task_id, spans.c.trace_id)
                 )
                 sums = {(r["task_id"], r["trace_id"]): r for r in conn.execute(stmt).mappings()}
