@@ -13,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from test_rest_store import LiveServer
 
+from chaintrack.errors import InvalidArgumentError
 from chaintrack.langchain import ClearMLCallbackHandler
 from chaintrack.sdk.task import Task
 from chaintrack.store import open_store
@@ -69,3 +70,7 @@ def test_threads_read_back_through_a_tracking_server(live: LiveServer) -> None:
     remote = open_store().thread_page(project="remote-chat")
     assert [t.thread_id for t in remote.threads] == [THREAD]
     assert open_store().trace_position(task.id, str(turns["span_id"].iloc[1])) == 1
+    with pytest.raises(InvalidArgumentError, match="thread_id='' is not valid: give a thread id"):
+        task.get_thread_turns("")
+    with pytest.raises(InvalidArgumentError, match="give task_id or project"):
+        open_store().thread_page()
