@@ -31,6 +31,7 @@ from chaintrack.sdk.models import Model, ModelList
 from chaintrack.sdk.reading import TaskReads
 from chaintrack.sdk.source import Convert, Source
 from chaintrack.sdk.task_methods import TaskEveryday
+from chaintrack.sdk.threads import TaskThreads
 from chaintrack.sdk.writer import Writer
 from chaintrack.sdk.writers import writer_for
 from chaintrack.store import liveness, open_store
@@ -92,7 +93,7 @@ def _default_task_name() -> str:
     return script if script and script != "-c" else "untitled"
 
 
-class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
+class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback, TaskThreads):
     """A run: its parameters, what it reported, its artifacts and models, its status."""
 
     TaskTypes = TaskTypes
