@@ -91,6 +91,32 @@ def own_task_without_close(n: int) -> None:
         task.get_logger().report_scalar("own", "series", float(i), i)
 
 
+def test_what_a_fork_child_could_not_store_in_time_is_stored_by_the_parents_close(
+    chaintrack_home: Path,
+) -> None:
+    from chaintrack.sdk.writers import drain_all
+
+    task = Task.init("fork", "child out of time")
+    report("parent", 300)
+    task.flush(wait_for_uploads=True)
+    with forking_allowed():
+        pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            report("child", 400)
+            drain_all(0.0)  # no time to store: the events go to the child's spool file
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    spooled = sorted(p.name for p in (chaintrack_home / "spool").glob("*"))
+    task.close()
+    assert scalar_counts(chaintrack_home, task.id) == {"parent": 300, "child": 400}, spooled
+    assert not list((chaintrack_home / "spool").glob("*.spool"))
+
+
 def test_multiprocessing_fork_child_reports_without_flush(chaintrack_home: Path) -> None:
     task = Task.init("fork", "multiprocessing")
     report("parent", 300)

@@ -253,7 +253,8 @@ def test_every_tab_of_the_demo_task(watched: Watched, site: dict[str, Any]) -> N
         "Tables": "#report-table",
         "Debug samples": "iframe.sample",
         "Artifacts & models": "article.model",
-        "Trace": "#trace details",
+        "Threads": "#tab-threads p.empty",  # the page's scenarios name no thread
+        "Trace": "#trace details",  # last: the trace is looked at below
     }
     for label, selector in expected.items():
         page.locator("nav.tabs").get_by_role("link", name=label, exact=True).click()
@@ -281,7 +282,7 @@ def test_scalars_are_drawn_with_plotly_from_the_server(
 def test_tasks_table_filters_sorts_and_pages(watched: Watched) -> None:
     page = watched.goto("/tasks")
     total = int(page.locator("p.summary").inner_text().split()[0])
-    assert total == 4
+    assert total == 5  # the demo's two tasks (llm, agent with approval) and the SDK's three
     page.fill("input[name=q]", "wider")
     page.click("#filters button[type=submit]")
     assert page.locator("#tasks tbody tr").count() == 1

@@ -97,4 +97,29 @@ def run(args: argparse.Namespace | None = None) -> int:
           f"debug samples: {len(task.get_debug_samples())}; "
           f"models: {', '.join(m.name for m in task.models['output'])}")  # fmt: skip
     print(f"Show it with: chaintrack show {task.id}")
+    _approval_scenario(stream_logs)
     return 0
+
+
+def _approval_scenario(stream_logs: bool) -> None:
+    """Scenario 2 again, as a LangGraph ``create_agent`` with a human approval step."""
+    from chaintrack.demo.graph_agent import THREAD_ID, run_approval_scenario
+    from chaintrack.langchain import ClearMLCallbackHandler
+    from chaintrack.sdk.task import Task
+
+    print(
+        f"\nScenario 3: the agent as a LangGraph create_agent, on thread {THREAD_ID!r}, with "
+        "a person's approval before it sends its answer (a SCRIPTED STAND-IN chat model)"
+    )
+    task = Task.init(project_name="langgraph_demo", task_name="agent with approval",
+                     tags=["langgraph"])  # fmt: skip
+    handler = ClearMLCallbackHandler(task=task, stream_logs=stream_logs)
+    paused, resumed = run_approval_scenario(handler, QUESTION)
+    [request] = paused["__interrupt__"]
+    print(f"  turn 1 paused for approval: {request.value}")
+    print('  turn 2 resumed with Command(resume={"approved": True}): '
+          f"{resumed['messages'][-1].content}")  # fmt: skip
+    handler.flush_tracker(name="Agent with approval", finish=True)
+    task.close()
+    print(f"Stored task {task.id}; its Threads tab shows both turns: chaintrack ui, then "
+          f"/tasks/{task.id}?tab=threads")  # fmt: skip

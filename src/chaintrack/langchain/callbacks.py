@@ -9,6 +9,7 @@ Every body is guarded: an error here is logged once and never reaches the applic
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -18,6 +19,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 
 from chaintrack.langchain.records import STREAMED_CONTENT, Event
+from chaintrack.langchain.resumes import lifecycle_fields
 from chaintrack.langchain.snapshot import snapshot as _copy
 
 _now = time.time
@@ -26,6 +28,10 @@ _NONE: Mapping[str, Any] = MappingProxyType({})
 
 class Callbacks(BaseCallbackHandler):
     """The callback methods; the handler provides ``_push`` and ``_failed``."""
+
+    #: Whether the handler receives LangGraph's ``on_interrupt`` / ``on_resume`` (see
+    #: :func:`hear_graph_lifecycle`).
+    _graph_lifecycle = False
 
     def _push(self, event: Event) -> None:
         raise NotImplementedError
@@ -149,6 +155,8 @@ class Callbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
+            if not self._graph_lifecycle:
+                hear_graph_lifecycle(self)
             self._push(
                 (
                     "on_chain_start",
@@ -359,3 +367,53 @@ class Callbacks(BaseCallbackHandler):
             self._push(("on_retry", _now(), run_id, parent_run_id, retry_state, None, _NONE))
         except Exception as exc:
             self._failed("on_retry", exc)
+
+    # -- LangGraph's graph lifecycle (langgraph.callbacks.GraphCallbackHandler) --------------
+
+    def on_interrupt(self, event: Any) -> None:
+        """The graph paused on ``interrupt()`` (``GraphInterruptEvent``; ``run_id``: the graph's
+        run)."""
+        try:
+            data = _copy(lifecycle_fields(event))
+            run_id = getattr(event, "run_id", None)
+            self._push(("on_interrupt", _now(), run_id, None, data, None, _NONE))
+        except Exception as exc:
+            self._failed("on_interrupt", exc)
+
+    def on_resume(self, event: Any) -> None:
+        """The graph resumed from a checkpoint (``GraphResumeEvent``)."""
+        try:
+            data = lifecycle_fields(event)
+            run_id = getattr(event, "run_id", None)
+            self._push(("on_resume", _now(), run_id, None, data, None, _NONE))
+        except Exception as exc:
+            self._failed("on_resume", exc)
+
+
+#: The handler class with LangGraph's ``GraphCallbackHandler`` among its bases, per class.
+_GRAPH_AWARE: dict[type, type] = {}
+
+
+def hear_graph_lifecycle(handler: Callbacks) -> None:
+    """Make ``handler`` receive LangGraph's ``on_interrupt`` / ``on_resume`` once LangGraph is
+    loaded.
+
+    LangGraph sends them only to instances of its ``GraphCallbackHandler``, and importing that
+    module costs about 0.6 s, too much to ask of every LangChain application. A graph imports it
+    before its root run starts and filters the handlers right after that run's
+    ``on_chain_start``: at that moment the handler's class becomes a subclass of both (same
+    name, same behaviour; ``GraphCallbackHandler`` adds only the two methods defined above).
+    """
+    module = sys.modules.get("langgraph.callbacks")
+    base = getattr(module, "GraphCallbackHandler", None)
+    if not isinstance(base, type):
+        return
+    cls = type(handler)
+    if not isinstance(handler, base):
+        aware = _GRAPH_AWARE.get(cls)
+        if aware is None:
+            namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                         "__doc__": cls.__doc__, "_graph_lifecycle": True}  # fmt: skip
+            aware = _GRAPH_AWARE.setdefault(cls, type(cls.__name__, (cls, base), namespace))
+        handler.__class__ = aware
+    handler._graph_lifecycle = True

@@ -17,6 +17,7 @@ from chaintrack.langchain import values as v
 from chaintrack.langchain.counters import INCREMENTS, SILENT_TOKEN, Counters
 from chaintrack.langchain.duplicates import Duplicates
 from chaintrack.langchain.ids import id_text
+from chaintrack.langchain.resumes import Pauses
 from chaintrack.langchain.spans import Run, finish_span, place, visible_parent
 from chaintrack.text import METRIC_NAMES
 
@@ -99,6 +100,7 @@ class Recorder:
         self.runs: dict[Any, Run] = {}
         self.duplicates = Duplicates()
         self._picture_iterations: dict[str, int] = {}
+        self.pauses = Pauses()
         self.reset()
         self._advanced = False
         self._dispatch: dict[str, Callable[[Event, Output], None]] = {
@@ -122,6 +124,8 @@ class Recorder:
             "on_agent_finish": self._agent_finish,
             "on_custom_event": self._custom_event,
             "on_retry": self._retry,
+            "on_interrupt": self._lifecycle,
+            "on_resume": self._lifecycle,
         }
 
     def reset(self) -> None:
@@ -239,6 +243,7 @@ class Recorder:
         run = Run(kind=kind, name=name, parent=shown_parent, start=ts, input=text,
                   langchain_parent=langchain_parent)  # fmt: skip
         place(run, run_id, kw.get("metadata"), self.runs)
+        self.pauses.started(run, run_id, argument)
         snapshot = self._advance(INCREMENTS[action])
         self.runs[run_id] = run
         self._emit(action, [fields], snapshot, event, run, out)
@@ -380,7 +385,7 @@ class Recorder:
         snapshot = self._advance(INCREMENTS[action])
         self._emit(action, [fields], snapshot, event, run, out, ended=True)
         if run is not None:
-            out.spans.append(finish_span(run_id, run, ts, text))
+            out.spans.append(self.pauses.finished(finish_span(run_id, run, ts, text)))
 
     def _error(self, event: Event, out: Output) -> None:
         action, ts, run_id, _parent, error, _, _ = event
@@ -413,9 +418,17 @@ class Recorder:
         snapshot = self._advance(("step",))
         self._emit(f"{kind}_interrupt", [fields], snapshot, event, run, out, ended=True)
         if run is not None:
+            if any(cls.__name__ == "GraphInterrupt" for cls in type(error).__mro__):
+                self.pauses.interrupted(run)  # a ParentCommand is a jump, not a pause
             span = finish_span(run_id, run, ts, payload)
             span["status"] = "interrupted"
             out.spans.append(span)
+
+    def _lifecycle(self, event: Event, out: Output) -> None:
+        """LangGraph's ``on_interrupt`` / ``on_resume`` (see ``resumes.py``)."""
+        run = self.runs.get(event[2])
+        fields = self.pauses.lifecycle(event[0], event[4], run)
+        self._emit(event[0], [fields], self._advance(("step",)), event, run, out)
 
     # -- the rest -------------------------------------------------------------------------
 

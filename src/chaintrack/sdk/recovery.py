@@ -30,6 +30,9 @@ class SpoolRecovery:
     _key: str
     _spill_lock: threading.RLock
     _spilled: int
+    _overflow: list[spool.Item]
+    _spool_stamp: int
+    _stop: bool
     failed_total: int
 
     @property
@@ -71,14 +74,30 @@ class SpoolRecovery:
         """Write a spool file's items to the store, then delete it."""
         with self._spill_lock:
             self._close_spool()
+            # Items the spool folder could not take (its disk full) are held in memory: they
+            # are newer than the file's and written after them.
+            held, self._overflow = self._overflow, []
             self._spilled = 0
-            if not path.exists():
-                return
             replaying = path.with_suffix(".replaying")
-            path.rename(replaying)
-        self._replay_file(replaying)
+            if path.exists():
+                path.rename(replaying)
+        if replaying.exists() and not self._replay_file(replaying):
+            self._hold_again(held)
+            return
+        if held and not self._write(held):
+            self._hold_again(held)
 
-    def _replay_file(self, path: Path) -> None:
+    def _hold_again(self, held: list[spool.Item]) -> None:
+        """The store became unreachable again during a replay: hold ``held`` once more, before
+        anything spilled since."""
+        with self._spill_lock:
+            self._overflow[:0] = held
+            if not self._stop:  # stopping: the shutdown puts them in the spool file
+                self._spilled += len(held)
+
+    def _replay_file(self, path: Path) -> bool:
+        """Write a spool file's items to the store and delete it; False if the store became
+        unreachable until shutdown (the file stays for the next writer)."""
         chunk: list[spool.Item] = []
 
         def damaged() -> None:  # cut short by a crash, or not a queue item at all
@@ -89,11 +108,12 @@ class SpoolRecovery:
                 chunk.extend(block)
                 if len(chunk) >= BATCH_MAX:
                     if not self._write(chunk):
-                        return  # unreachable until shutdown: the next writer replays the file
+                        return False  # unreachable until shutdown: the next writer replays it
                     chunk = []
         if chunk and not self._write(chunk):
-            return
+            return False
         path.unlink(missing_ok=True)
+        return True
 
     def _recover_orphans(self) -> None:
         """Replay spool files of this store left by processes that are no longer running.
@@ -106,7 +126,10 @@ class SpoolRecovery:
             return
         for path in sorted(self._spool_dir.glob(f"{self._key}-*")):
             owner = owner_pid(path.name)
-            if owner is None or owner == os.getpid() or alive(owner):
+            if owner is None or owner == os.getpid():
+                continue
+            if alive(owner):
+                self._spool_stamp = 0  # look again at the next flush: it may have ended by then
                 continue
             base = path.name.split(".", 1)[0]
             claimed = path.with_name(f"{base}.recovering-{os.getpid()}")

@@ -31,6 +31,7 @@ from chaintrack.sdk.models import Model, ModelList
 from chaintrack.sdk.reading import TaskReads
 from chaintrack.sdk.source import Convert, Source
 from chaintrack.sdk.task_methods import TaskEveryday
+from chaintrack.sdk.threads import TaskThreads
 from chaintrack.sdk.writer import Writer
 from chaintrack.sdk.writers import writer_for
 from chaintrack.store import liveness, open_store
@@ -92,7 +93,7 @@ def _default_task_name() -> str:
     return script if script and script != "-c" else "untitled"
 
 
-class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
+class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback, TaskThreads):
     """A run: its parameters, what it reported, its artifacts and models, its status."""
 
     TaskTypes = TaskTypes
@@ -111,6 +112,7 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
         self._logger: Logger | None = None
         self._console: ConsoleCapture | None = None
         self._info_thread: threading.Thread | None = None
+        self._info_put = threading.Event()
         self._owner_pid = os.getpid()
 
     # -- creating ------------------------------------------------------------------------
@@ -243,10 +245,13 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
             ))  # fmt: skip
         except Exception as exc:  # never let environment capture break a run
             log.warning("chaintrack: could not record the script and environment: %s", exc)
+        finally:
+            self._info_put.set()
         # After the writer has replayed what dead processes left in the spool (their final
         # statuses among it): only a task still running then lost its process unannounced.
-        self._writer.flush(config.drain_timeout())
-        liveness.stop_dead_tasks_quietly(self._store)
+        # With the store unreachable there is nothing to look at (the next process will).
+        if self._writer.flush(config.drain_timeout()):
+            liveness.stop_dead_tasks_quietly(self._store)
 
     def _console_line(self, line: str, level: int) -> None:
         self.get_logger()._event(LOG, None, None, None, level=level, text=line)
@@ -394,7 +399,12 @@ class Task(TaskEveryday, TaskConfiguring, TaskReads, TaskFeedback):
         if self._console is not None:
             self._console.uninstall()
         if was_live and self._info_thread is not None and self._owner_pid == os.getpid():
-            self._info_thread.join(_INFO_JOIN_TIMEOUT)
+            # The script and environment go in before the final status. The look for dead
+            # tasks that follows them is waited for too, unless the store is unreachable
+            # (then that thread gives up on its own; close() must not wait for it).
+            self._info_put.wait(_INFO_JOIN_TIMEOUT)
+            if not self._writer.offline:
+                self._info_thread.join(_INFO_JOIN_TIMEOUT)
         now = time.time()
         self._update(status=status, status_reason=reason, completed=now)
         with Task._class_lock:

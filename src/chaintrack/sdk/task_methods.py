@@ -80,6 +80,7 @@ class TaskEveryday(TaskReads):
         _live: bool
         _store: Store
         _info_thread: threading.Thread | None
+        _info_put: threading.Event
 
         def _update(self, **fields: Any) -> None: ...
         def get_logger(self) -> Logger: ...
@@ -232,9 +233,9 @@ class TaskEveryday(TaskReads):
         """Progress in percent (0 to 100), shown on the task's page."""
         if isinstance(progress, bool) or not isinstance(progress, (int, float)):
             raise invalid("progress", progress, "a number from 0 to 100")
-        if self._info_thread is not None and self._info_thread.is_alive():
+        if self._info_thread is not None:
             # The environment capture writes the runtime fields too: let it finish first.
-            self._info_thread.join(10.0)
+            self._info_put.wait(10.0)
         runtime = {**self._fresh().runtime, "progress": int(progress)}
         self._update(runtime=runtime)
 

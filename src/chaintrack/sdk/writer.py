@@ -110,6 +110,10 @@ class Writer(SpoolRecovery):
         self._last_write = 0.0
         # Set while the store is unreachable: new items go straight to the spool file.
         self._offline = False
+        # Set when a wait gave up on the unreachable store; cleared when it is reachable again
+        # (later waits, such as the exit's after close(), then spill at once).
+        self._gave_up_offline = False
+        self._spool_stamp = 0
         self.written = 0
         self.spilled_total = 0
         self.failed_total = 0
@@ -182,11 +186,19 @@ class Writer(SpoolRecovery):
                 return True
             now = time.monotonic()
             if self._offline:
-                offline_deadline = offline_deadline or now + _OFFLINE_EXIT_WAIT
+                if offline_deadline is None:
+                    wait = 0.0 if self._gave_up_offline else _OFFLINE_EXIT_WAIT
+                    offline_deadline = now + wait
                 if now >= offline_deadline:
+                    self._gave_up_offline = True
                     return False
             if deadline is not None and now >= deadline:
                 return False
+
+    @property
+    def offline(self) -> bool:
+        """True while the store is found unreachable or unwritable."""
+        return self._offline
 
     def pending(self) -> int:
         return len(self._queue) + self._spilled
@@ -246,7 +258,8 @@ class Writer(SpoolRecovery):
         try:
             if f is None:
                 self._spool_dir.mkdir(parents=True, exist_ok=True)
-                f = self._spool_file = self.spool_path.open("ab")
+                # Unbuffered: a write the disk refuses leaves nothing behind to fail later.
+                f = self._spool_file = self.spool_path.open("ab", buffering=0)
                 if f.tell() == 0:
                     f.write(spool.MAGIC)
             start = f.tell()
@@ -281,9 +294,16 @@ class Writer(SpoolRecovery):
         excess = len(self._overflow) - self.max_items
         if excess <= 0:
             return
-        del self._overflow[self.max_items :]
+        # Only events are dropped: tasks, their updates (the final status among them),
+        # parameters and artifacts are few and always kept.
+        kept = self._overflow[: self.max_items]
+        kept += [i for i in self._overflow[self.max_items :] if i[0] != spool.EVENT]
+        excess = len(self._overflow) - len(kept)
+        self._overflow = kept
         self._spilled -= excess
         self.dropped_total += excess
+        if not excess:
+            return
         now = time.monotonic()
         if now - self._dropped_warned_at >= 10.0:
             self._dropped_warned_at = now
@@ -299,7 +319,8 @@ class Writer(SpoolRecovery):
         """Close the spool file (the caller holds ``_spill_lock``)."""
         self._write_overflow()
         if self._spool_file is not None:
-            self._spool_file.close()
+            with contextlib.suppress(OSError):
+                self._spool_file.close()
             self._spool_file = None
 
     def after_fork(self) -> None:
@@ -316,6 +337,18 @@ class Writer(SpoolRecovery):
         The writer stays usable: a later ``put`` starts a new thread (an application's own
         SIGTERM handler may keep the process running after chaintrack drained).
         """
+        try:
+            self._shutdown(timeout)
+        finally:
+            if self.dropped_total:
+                log.warning(
+                    "chaintrack: %d reports of this process were dropped in all, because neither "
+                    "the store nor the spool folder %s could be written.",
+                    self.dropped_total,
+                    self._spool_dir,
+                )
+
+    def _shutdown(self, timeout: float) -> None:
         thread = self._thread
         if thread is None:
             return
@@ -330,11 +363,14 @@ class Writer(SpoolRecovery):
                 if leftover:
                     self._spill(leftover)
                 self._close_spool()
+            why = f"not written within CHAINTRACK_DRAIN_TIMEOUT={timeout}s"
+            if self._offline:
+                why = "the store is unreachable"
             log.warning(
-                "chaintrack: %d events were not written within CHAINTRACK_DRAIN_TIMEOUT=%ss; "
-                "they are kept in %s and will be written the next time this store is opened.",
+                "chaintrack: %d events are not stored yet (%s); they are kept in %s and will be "
+                "written the next time this store is opened.",
                 len(leftover),
-                timeout,
+                why,
                 self.spool_path,
             )
             self._stop = True
@@ -402,6 +438,11 @@ class Writer(SpoolRecovery):
             if self._spilled and (barriers or not queue):
                 with self._io_lock:
                     self._guarded(self._replay, self.spool_path)
+            if barriers and self._spool_folder_changed():
+                # Before a flush returns: what processes that ended since (fork children that
+                # could not drain in time, among them) left in the spool folder.
+                with self._io_lock:
+                    self._guarded(self._recover_orphans)
             for barrier in barriers:
                 barrier.set()
             if items or barriers:
@@ -415,6 +456,17 @@ class Writer(SpoolRecovery):
             self._wake.wait(_IDLE_WAIT)
             self._wake.clear()
             self._idle = False
+
+    def _spool_folder_changed(self) -> bool:
+        """Whether a file was added to, renamed in or removed from the spool folder since the
+        last look (one stat call)."""
+        try:
+            stamp = self._spool_dir.stat().st_mtime_ns
+        except OSError:
+            return False
+        changed = stamp != self._spool_stamp
+        self._spool_stamp = stamp
+        return changed
 
     def _drain_sources(self) -> list[spool.Item]:
         drained: list[spool.Item] = []
@@ -531,6 +583,7 @@ class Writer(SpoolRecovery):
                 continue
             if self._offline:
                 self._offline = False
+                self._gave_up_offline = False
                 log.warning("chaintrack: %s is reachable again; writing the reports kept "
                             "meanwhile.", redact(self.store.uri))  # fmt: skip
             return True

@@ -36,11 +36,13 @@ from chaintrack.server import (
     api,
     api_eval,
     api_extras,
+    api_threads,
     otlp,
     search_routes,
     ui,
     ui_eval,
     ui_feedback,
+    ui_threads,
 )
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
@@ -113,7 +115,9 @@ def create_app(
     app.include_router(api_eval.router)
     app.include_router(ui_eval.router)
     app.include_router(api_extras.router)
+    app.include_router(api_threads.router)
     app.include_router(ui_feedback.router)
+    app.include_router(ui_threads.router)
     app.include_router(search_routes.api)
     app.include_router(search_routes.pages)
     app.include_router(ui.router)

@@ -48,6 +48,7 @@ TABS = (
     ("debug", "Debug samples"),
     ("artifacts", "Artifacts & models"),
     ("trace", "Trace"),
+    ("threads", "Threads"),
 )
 LEVELS = ((0, "all"), (10, "debug"), (20, "info"), (30, "warning"), (40, "error"))
 CONSOLE_PAGE = 200
@@ -360,6 +361,12 @@ def _trace(request: Request, store: Store, task_id: str) -> dict[str, Any]:
             **trace_context(request, store, task_id)}  # fmt: skip
 
 
+def _threads_tab(request: Request, store: Store, task_id: str) -> dict[str, Any]:
+    from chaintrack.server.ui_threads import threads_tab
+
+    return threads_tab(request, store, task_id)
+
+
 def _bar(root: dict[str, Any], span: dict[str, Any]) -> tuple[float, float]:
     """Where a span's latency bar starts and how wide it is, in % of its root's span."""
     start, end = _float(root.get("start_time")), _float(root.get("end_time"))
@@ -395,4 +402,5 @@ _TABS = {
     "debug": _debug,
     "artifacts": _artifacts,
     "trace": _trace,
+    "threads": _threads_tab,
 }

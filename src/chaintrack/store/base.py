@@ -16,6 +16,7 @@ from chaintrack.store.records import (
     TaskRecord,
     WriteBatch,
 )
+from chaintrack.store.threads import ThreadStore
 from chaintrack.store.views import (
     EventPage,
     EventQuery,
@@ -60,7 +61,7 @@ class BlobStore(Protocol):
 
 
 @runtime_checkable
-class Store(EvalStore, Protocol):
+class Store(EvalStore, ThreadStore, Protocol):
     """Tasks and everything they report. Writes are idempotent (see :class:`WriteBatch`)."""
 
     uri: str

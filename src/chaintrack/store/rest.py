@@ -43,6 +43,7 @@ from chaintrack.store.records import (
     WriteBatch,
 )
 from chaintrack.store.rest_extras import RestExtrasMixin
+from chaintrack.store.rest_threads import RestThreadsMixin
 from chaintrack.store.views import (
     EventPage,
     EventQuery,
@@ -109,7 +110,7 @@ class RestBlobStore:
         return self.local_path(uri).open("rb")
 
 
-class RestStore(EvalRestMixin, RestExtrasMixin):
+class RestStore(EvalRestMixin, RestExtrasMixin, RestThreadsMixin):
     """A tracking server's store (see the module docstring). No request is made until the
     store is used: the server may come up after the application started."""
 

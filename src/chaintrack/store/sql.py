@@ -59,6 +59,7 @@ from chaintrack.store.schema import (
 )
 from chaintrack.store.spanindex import index_spans
 from chaintrack.store.sqlitefile import SqliteFileWatch
+from chaintrack.store.threads import ThreadsMixin
 from chaintrack.text.prices import default_table
 
 #: How long a writer waits for another process's write transaction before retrying.
@@ -184,7 +185,7 @@ def _unstorable(exc: Exception) -> bool:
     return isinstance(exc, UnicodeEncodeError) or pgcopy.is_unstorable_text(exc)
 
 
-class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, SqliteFileWatch):
+class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin, SqliteFileWatch):
     """A store in a SQL database; blobs in a local folder. The paginated reads of the web UI
     are in :class:`~chaintrack.store.queries.QueryMixin`, feedback and costs in their mixins."""
 
