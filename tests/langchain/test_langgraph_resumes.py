@@ -4,6 +4,7 @@ real graphs and a real checkpointer (the installed langgraph sends both callback
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from typing import Any, TypedDict
 
@@ -14,6 +15,12 @@ from langgraph.types import Command, interrupt
 from lc_helpers import stored
 
 from chaintrack.langchain import ClearMLCallbackHandler
+
+#: LangGraph sends on_interrupt / on_resume (langgraph.callbacks) from 1.2 on.
+needs_lifecycle = pytest.mark.skipif(
+    importlib.util.find_spec("langgraph.callbacks") is None,
+    reason="this langgraph sends no on_interrupt / on_resume (langgraph 1.2 and later do)",
+)
 
 
 class State(TypedDict):
@@ -39,6 +46,7 @@ def _roots(handler: ClearMLCallbackHandler) -> list[dict[str, Any]]:
     return sorted((d for d in raw if d["parent_id"] is None), key=lambda d: d["start_time"])
 
 
+@needs_lifecycle
 def test_on_interrupt_and_on_resume_become_records_without_warnings(
     handler: ClearMLCallbackHandler, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -61,6 +69,7 @@ def test_on_interrupt_and_on_resume_become_records_without_warnings(
     assert max(r["errors"] for r in records) == 0
 
 
+@needs_lifecycle
 def test_the_resumed_turn_names_the_paused_turn_and_the_resume_value(
     handler: ClearMLCallbackHandler,
 ) -> None:
@@ -91,6 +100,7 @@ def test_a_new_question_on_a_paused_thread_is_not_a_resumption(
     assert roots[2]["resumes"] == roots[1]["span_id"]  # its own thread's pause, not conv-4's
 
 
+@needs_lifecycle
 def test_async_graphs_send_the_lifecycle_callbacks_too(handler: ClearMLCallbackHandler) -> None:
     graph = approval_graph()
     config: Any = {"configurable": {"thread_id": "a-1"}, "callbacks": [handler]}
@@ -106,6 +116,7 @@ def test_async_graphs_send_the_lifecycle_callbacks_too(handler: ClearMLCallbackH
     assert second["resumes"] == first["span_id"] and second["resume"] == "later"
 
 
+@needs_lifecycle
 def test_the_handler_stays_itself_when_it_starts_hearing_graph_events(
     handler: ClearMLCallbackHandler,
 ) -> None:
