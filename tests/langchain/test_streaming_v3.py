@@ -143,3 +143,33 @@ def test_a_graph_streamed_with_v3_records_its_node_models_streams(
     model_span = spans[spans["kind"] == "chat_model"].iloc[0]
     node = spans[spans["span_id"] == model_span["parent_id"]].iloc[0]
     assert node["name"] == "answer" and model_span["total_tokens"] == 12
+
+
+@v3
+def test_an_async_graph_streamed_with_v3_records_its_async_node_models_streams(
+    handler: ClearMLCallbackHandler,
+) -> None:
+    model = NativeEventsChatModel(text="async graphs too")
+
+    async def answer(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    graph = builder.compile()
+    if not hasattr(graph, "astream_events"):
+        pytest.skip("this langgraph has no astream_events")
+
+    async def main() -> None:
+        config: Any = {"callbacks": [handler]}
+        run = await graph.astream_events({"messages": [("user", "hi")]}, config, version="v3")
+        async for _ in run:
+            pass
+
+    asyncio.run(main())
+    assert model.calls == 1
+    (end,) = ends(handler)
+    assert_streamed(end, tokens=5, total=12)
+    assert handler.get_custom_callback_meta()["llm_streams"] == 5
