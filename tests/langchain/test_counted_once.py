@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -123,4 +126,53 @@ def test_beside_langchains_tracers_each_run_is_counted_once(
         assert "".join(parts) == "x y"
     assert "[chain/end]" in printed.getvalue()  # the tracers did run
     assert len(collector.traced_runs) == 1
+    assert_once(handler)
+
+
+class LangSmithStandIn(BaseHTTPRequestHandler):
+    """A STAND-IN for the LangSmith API on 127.0.0.1 (LangSmith is not reachable here): it
+    answers every request with an empty JSON object and keeps (method, path) of each."""
+
+    seen: list[tuple[str, str]]
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.seen.append((self.command, self.path))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = do_PATCH = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def langsmith() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    seen: list[tuple[str, str]] = []
+    handler = type("Handler", (LangSmithStandIn,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="langsmith-standin", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_beside_langsmiths_tracer_each_run_is_counted_once(
+    handler: ClearMLCallbackHandler, langsmith: tuple[str, list[tuple[str, str]]]
+) -> None:
+    from langchain_core.tracers import LangChainTracer
+    from langsmith import Client
+
+    url, seen = langsmith
+    client = Client(api_url=url, api_key="stand-in")
+    tracer = LangChainTracer(client=client, project_name="beside chaintrack")
+    assert "".join(chain(model()).stream({"q": "hi"}, {"callbacks": [tracer, handler]})) == "x y"
+    tracer.wait_for_futures()
+    client.flush()
+    assert any(method == "POST" and path.startswith("/runs") for method, path in seen)
     assert_once(handler)
