@@ -36,6 +36,7 @@ from chaintrack.server import (
     api,
     api_eval,
     api_extras,
+    export_routes,
     otlp,
     search_routes,
     ui,
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(ui_feedback.router)
     app.include_router(search_routes.api)
     app.include_router(search_routes.pages)
+    app.include_router(export_routes.router)
     app.include_router(ui.router)
     otlp.install(app)
     app.add_exception_handler(TaskNotFoundError, _handler(404))
