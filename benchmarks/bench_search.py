@@ -184,10 +184,10 @@ def ingest_seconds(uri: str, spans: int, indexed: bool) -> float:
     """``spans`` spans written in batches of 1,000 into a new store at ``uri``."""
     store = SqlStore(uri)
     end = now_hour()
-    saved = (searchtext.insert_rows, rollups.add_rows)
+    saved = (searchtext.insert_rows, rollups.add_spans)
     if not indexed:
         searchtext.insert_rows = lambda *a, **k: None  # type: ignore[assignment]
-        rollups.add_rows = lambda *a, **k: None  # type: ignore[assignment]
+        rollups.add_spans = lambda *a, **k: None  # type: ignore[assignment]
     try:
         store.write(WriteBatch(new_tasks=task_records(end)))
         batches = [span_events(f, min(1000, spans - f), end, f) for f in range(0, spans, 1000)]
@@ -196,7 +196,7 @@ def ingest_seconds(uri: str, spans: int, indexed: bool) -> float:
             store.write(WriteBatch(events=batch))  # type: ignore[arg-type]
         return time.perf_counter() - began
     finally:
-        searchtext.insert_rows, rollups.add_rows = saved
+        searchtext.insert_rows, rollups.add_spans = saved
         store.close()
 
 
