@@ -178,3 +178,25 @@ def test_the_export_endpoint_streams_ndjson_in_chunks(remote: dict[str, Any]) ->
     assert nothing.status_code == 400 and "export what?" in nothing.json()["detail"]
     unauthorised = httpx.get(remote["url"] + "/api/v1/export", params={"task": "task0"})
     assert unauthorised.status_code == 401
+
+
+def test_search_spans_through_the_server_pages_past_the_largest_page(
+    remote: dict[str, Any],
+) -> None:
+    """``limit`` above the server's largest page (1,000) is met by reading pages in turn."""
+    frame = chaintrack.search_spans("kind = llm", limit=2_500)
+    assert len(frame) == 2_500 and frame["span_id"].is_unique
+    starts = list(frame["start_time"])
+    assert starts == sorted(starts, reverse=True)
+    assert frame["task_id"].iloc[0] == "task0"  # the big task's spans are the newest
+    slow = chaintrack.search_spans("kind = llm", limit=3, sort="-total_tokens")
+    assert list(slow["total_tokens"]) == [BIG - 1, BIG - 2, BIG - 3]
+
+
+def test_project_stats_and_a_bad_query_through_the_server(remote: dict[str, Any]) -> None:
+    stats = chaintrack.project_stats("alpha", start=NOW - 31 * 86400, end=NOW + BIG + 1)
+    expected = sum(s["task_id"] in ("task0", "task3") for s in SPANS) + BIG
+    assert stats["totals"]["calls"] == expected
+    assert stats["bucket"] == "day"
+    with pytest.raises(InvalidArgumentError, match="position 5"):
+        chaintrack.search_spans("kind is llm")

@@ -75,7 +75,7 @@ def search_spans(
                                           limit=size, sort=sort)  # fmt: skip
                 found, more = page.rows, page.has_more
             else:
-                body = _remote(store, "/api/v1/spans", q=query, project=project_name,
+                body = _remote(store, "/spans", q=query, project=project_name,
                                offset=len(rows), limit=size, sort=sort)  # fmt: skip
                 found, more = body["rows"], body["has_more"]
             rows += found
@@ -99,7 +99,7 @@ def project_stats(
     with _connection(store) as conn:
         if conn is not None:
             return stats.project_stats(conn, project_name, begin, finish)
-    result: dict[str, Any] = _remote(store, "/api/v1/stats", project=project_name, start=begin,
+    result: dict[str, Any] = _remote(store, "/stats", project=project_name, start=begin,
                                      end=finish)  # fmt: skip
     return result
 

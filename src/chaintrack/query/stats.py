@@ -109,7 +109,11 @@ def _read(conn: Connection, project: str | None, start: float, end: float, hours
     if hours == 1:
         r = span_rollups.c
         tb: Any = r.hour
-        main: Any = span_rollups.join(tasks, tasks.c.id == r.task_id) if project else span_rollups
+        main: Any = (
+            span_rollups.join(tasks, tasks.c.id == r.task_id)
+            if project is not None
+            else span_rollups
+        )
         scope: ColumnElement[bool] = and_(r.hour >= int(start // 3600), r.hour <= int(end // 3600),
                                           in_project)  # fmt: skip
         tagged: Any = span_rollups.outerjoin(tasks, tasks.c.id == r.task_id)
