@@ -110,7 +110,9 @@ def test_ui_pages_show_results_errors_and_the_dashboard(api: Client) -> None:
     page = api.request("GET", "/search", params={"q": 'output ~ "<script>"'})
     assert page.status_code == 200 and '<script>"' not in page.text
     found = api.request("GET", "/search", params={"q": "kind = tool", "project": "beta"})
-    assert "/tasks/task1?tab=trace" in found.text or "/tasks/task4?tab=trace" in found.text
+    assert "/search/trace?task=task1&amp;span=" in found.text or (
+        "/search/trace?task=task4&amp;span=" in found.text
+    )
     bad = api.request("GET", "/search", params={"q": "kind ="})
     assert bad.status_code == 400 and "expected a value" in bad.text
     dash = api.request("GET", "/dashboard", params={"project": "alpha", "range": "30d"})

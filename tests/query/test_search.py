@@ -213,3 +213,49 @@ def test_scores_find_the_root_span_of_each_scored_example(loaded: SqlStore) -> N
     assert run(loaded, 'score.grade = "B"') == {roots[1]["span_id"]}
     assert run(loaded, "score.grade = 1") == set()
     assert run(loaded, "not score.accuracy > 0.5") == {s["span_id"] for s in SPANS[1:]}
+
+
+@pytest.mark.parametrize("recent", [20, 120])
+@pytest.mark.parametrize(
+    "query", ["latency_ms > 6000", "kind = llm or status = error", 'model = "claude"']
+)
+def test_first_pages_from_the_newest_spans_equal_the_full_plan(
+    loaded: SqlStore, monkeypatch: pytest.MonkeyPatch, query: str, recent: int
+) -> None:
+    """Pages read first among the newest spans (SQLite: the window of ``RECENT`` spans walked
+    on the time index) are the pages of the whole store, whether the window holds the page
+    (120) or not (20, then the full plan answers)."""
+    from chaintrack.query import search
+
+    with loaded._read_engine.connect() as conn:
+        expected = [[r["span_id"] for r in search_page(conn, query, offset=o, limit=7).rows]
+                    for o in (0, 7, 14)]  # fmt: skip
+        monkeypatch.setattr(search, "RECENT", recent)
+        used: list[bool] = []
+        original = search._recent_first
+
+        def spy(*args: Any) -> Any:
+            found = original(*args)
+            used.append(found is not None)
+            return found
+
+        monkeypatch.setattr(search, "_recent_first", spy)
+        got = [[r["span_id"] for r in search_page(conn, query, offset=o, limit=7).rows]
+               for o in (0, 7, 14)]  # fmt: skip
+    assert got == expected
+    assert all(len(page) == 7 for page in got)
+    if conn.dialect.name == "sqlite" and recent == 120:
+        assert used[0], "the first page came from the newest spans"
+    if recent == 20 and query == "latency_ms > 6000":
+        assert not any(used), "too few matches among the newest spans: the full plan answers"
+    by_time = sorted(SPANS, key=lambda s: (-s["start_time"], s["task_id"], s["span_id"]))
+    brute_first = [s["span_id"] for s in by_time if _matches(query, s)][:7]
+    assert got[0] == brute_first
+
+
+def _matches(query: str, span: dict[str, Any]) -> bool:
+    if query.startswith("latency_ms"):
+        return span["latency_ms"] is not None and span["latency_ms"] > 6000
+    if query.startswith("kind"):
+        return span["kind"] == "llm" or span["status"] == "error"
+    return span["model_name"] == "claude"

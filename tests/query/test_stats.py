@@ -98,6 +98,37 @@ def test_score_averages_follow_the_project_experiments_by_day(loaded: SqlStore) 
                    (date(NOW - day), "exact", 1.0, 1)]  # fmt: skip
 
 
+def test_moving_a_task_moves_its_totals_and_a_reset_removes_them(loaded: SqlStore) -> None:
+    """The daily totals are kept per project: a task moved to another project takes its spans
+    along, and a reset task's spans leave every total (hourly and daily)."""
+    from chaintrack.store.records import WriteBatch
+
+    month = (NOW - 31 * 86400, NOW + 1)
+
+    def calls(project: str, start: float = month[0]) -> int:
+        with loaded._read_engine.connect() as conn:
+            return int(project_stats(conn, project, start, month[1])["totals"]["calls"])
+
+    count = {t.id: sum(s["task_id"] == t.id for s in SPANS) for t in TASKS}
+    assert calls("alpha") == count["task0"] + count["task3"]
+    loaded.write(WriteBatch(task_updates=[("task0", {"project": "gamma"})]))
+    assert calls("alpha") == count["task3"]
+    assert calls("gamma") == count["task0"]
+    with loaded._read_engine.connect() as conn:
+        everything = project_stats(conn, None, *month)
+    assert everything["totals"]["calls"] == len(SPANS)
+    loaded.reset_task("task3")
+    assert calls("alpha") == 0
+    day_ago = NOW - 86400
+    recent = sum(s["task_id"] == "task0" and s["start_time"] >= day_ago // 3600 * 3600
+                 for s in SPANS)  # fmt: skip
+    assert calls("gamma", day_ago) == recent  # the hourly totals (a one-day range)
+    with loaded._read_engine.connect() as conn:
+        after = project_stats(conn, None, *month)
+    assert after["totals"]["calls"] == len(SPANS) - count["task3"]
+    assert 'x"y' not in {r["tag"] for r in after["by_tag"]}  # task3's tag, its spans gone
+
+
 def test_ranges_parse_and_bad_ones_say_how() -> None:
     assert parse_range("7d", now=1_000_000.0) == (1_000_000.0 - 7 * 86400, 1_000_000.0)
     assert parse_range("24h", now=100_000.0)[0] == 100_000.0 - 86400

@@ -17,6 +17,10 @@ from chaintrack.query import search, stats
 from chaintrack.store import open_store
 from chaintrack.store.base import Store
 
+#: Seconds to wait for the next bytes of a streamed export (a server scanning for the rows of a
+#: selective query may be silent for a while).
+_STREAM_TIMEOUT = 300.0
+
 
 @contextlib.contextmanager
 def _connection(store: Store) -> Iterator[Connection | None]:
@@ -71,7 +75,7 @@ def search_spans(
                                           limit=size, sort=sort)  # fmt: skip
                 found, more = page.rows, page.has_more
             else:
-                body = _remote(store, "/api/v1/spans", q=query, project=project_name,
+                body = _remote(store, "/spans", q=query, project=project_name,
                                offset=len(rows), limit=size, sort=sort)  # fmt: skip
                 found, more = body["rows"], body["has_more"]
             rows += found
@@ -95,9 +99,52 @@ def project_stats(
     with _connection(store) as conn:
         if conn is not None:
             return stats.project_stats(conn, project_name, begin, finish)
-    result: dict[str, Any] = _remote(store, "/api/v1/stats", project=project_name, start=begin,
+    result: dict[str, Any] = _remote(store, "/stats", project=project_name, start=begin,
                                      end=finish)  # fmt: skip
     return result
+
+
+def _remote_chunks(
+    store: Store,
+    what: str,
+    tasks: Sequence[str],
+    project: str | None,
+    query: str | None,
+    chunk: int = exporting.CHUNK,
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``GET /api/v1/export`` (NDJSON, see server/export_routes.py) in chunks of
+    ``chunk`` rows, read from the response as it arrives (bounded memory)."""
+    import orjson
+
+    params: dict[str, Any] = {"what": what, "task": list(tasks)}
+    params.update({k: v for k, v in (("project", project), ("q", query)) if v})
+    client = store._http()  # type: ignore[attr-defined]
+    with client.stream("GET", "/api/v1/export", params=params, timeout=_STREAM_TIMEOUT) as resp:
+        if resp.status_code >= 400:
+            resp.read()
+            error = store._refused(resp)  # type: ignore[attr-defined]
+            if resp.status_code == 400:
+                raise InvalidArgumentError(str(error).split("HTTP 400: ", 1)[-1]) from None
+            raise error
+        columns: list[str] | None = None
+        rows: list[dict[str, Any]] = []
+        tail = b""
+        for data in resp.iter_bytes(1 << 16):
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                if columns is None:
+                    columns = list(orjson.loads(line)["columns"])
+                    continue
+                rows.append(dict(zip(columns, orjson.loads(line), strict=True)))
+                if len(rows) >= chunk:
+                    yield rows
+                    rows = []
+        if tail.strip():
+            raise StoreError(f"the export from {store.uri} ended inside a row: the server "
+                             "stopped sending; run the export again")  # fmt: skip
+        if rows:
+            yield rows
 
 
 def export(
@@ -110,25 +157,29 @@ def export(
     query: str | None = None,
     progress: bool = False,
 ) -> int:
-    """Export ``what`` (spans, records, scalars, console) of some tasks, a project or the
-    spans matching a query to Parquet, CSV or JSON Lines, streaming. Returns the rows written."""
+    """Export ``what`` (spans, records, scalars, console, results) of some tasks, a project or
+    the spans matching a query to Parquet, CSV or JSON Lines, streaming (from the database, or
+    from a tracking server's ``/api/v1/export``). Returns the rows written."""
+    fmt = exporting.output_format(output, format)
+    if what not in exporting.SCHEMAS:
+        raise InvalidArgumentError(
+            f"what={what!r} is not valid: export one of {', '.join(exporting.WHATS)}."
+        )
     store = open_store()
-    with _connection(store) as conn:
-        if conn is None:
-            raise InvalidArgumentError(
-                f"export reads the database, and {store.uri!r} is a tracking server: run the "
-                "export where the server's database is reachable (CHAINTRACK_TRACKING_URI="
-                "sqlite:///… or postgresql://…)"
-            )
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    bar = None
+    if progress:
+        from tqdm import tqdm
 
-            bar = tqdm(unit=" rows", desc=f"export {what}", unit_scale=True)
-        try:
-            return exporting.export(conn, output, what=what, fmt=format, task_ids=tasks,
+        bar = tqdm(unit=" rows", desc=f"export {what}", unit_scale=True)
+    tick = bar.update if bar is not None else None
+    try:
+        with _connection(store) as conn:
+            if conn is None:
+                chunks = _remote_chunks(store, what, tasks, project_name, query)
+                return exporting.write_chunks(output, fmt, what, chunks, tick)
+            return exporting.export(conn, output, what=what, fmt=fmt, task_ids=tasks,
                                     project=project_name, query=query,
-                                    progress=bar.update if bar is not None else None)  # fmt: skip
-        finally:
-            if bar is not None:
-                bar.close()
+                                    progress=tick)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()

@@ -200,6 +200,38 @@ class _Writer:
             self.handle.close()
 
 
+def output_format(output: str | Path, fmt: str | None) -> str:
+    """The file format: ``fmt``, or from the output's extension."""
+    fmt = fmt or {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}.get(Path(output).suffix)
+    if fmt not in FORMATS:
+        raise invalid("format", fmt, f"export as one of {', '.join(FORMATS)} (or name the "
+                      "output file .parquet, .csv or .jsonl)")  # fmt: skip
+    return fmt
+
+
+def write_chunks(
+    output: str | Path,
+    fmt: str,
+    what: str,
+    chunks: Iterator[list[dict[str, Any]]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the rows of ``chunks`` to ``output`` as they come; the number written. The file is
+    made once the first chunk is read (a bad query fails before)."""
+    first = next(chunks, [])
+    writer = _Writer(Path(output), fmt, what)
+    count = 0
+    try:
+        for chunk in _chain(first, chunks):
+            writer.write(chunk)
+            count += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    finally:
+        writer.close()
+    return count
+
+
 def export(
     conn: Connection,
     output: str | Path,
@@ -213,26 +245,10 @@ def export(
 ) -> int:
     """Write ``what`` to ``output``; the format defaults to the file's extension. Returns the
     number of rows written."""
-    path = Path(output)
-    fmt = fmt or {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}.get(path.suffix)
-    if fmt not in FORMATS:
-        raise invalid("format", fmt, f"export as one of {', '.join(FORMATS)} (or name the "
-                      "output file .parquet, .csv or .jsonl)")  # fmt: skip
+    fmt = output_format(output, fmt)
     if what not in SCHEMAS:
         raise invalid("what", what, f"export one of {', '.join(WHATS)}")
-    chunks = rows(conn, what, task_ids, project, query)
-    first = next(chunks, [])  # a bad query fails here, before the file is made
-    writer = _Writer(path, fmt, what)
-    count = 0
-    try:
-        for chunk in _chain(first, chunks):
-            writer.write(chunk)
-            count += len(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    finally:
-        writer.close()
-    return count
+    return write_chunks(output, fmt, what, rows(conn, what, task_ids, project, query), progress)
 
 
 def _chain(first: list[dict[str, Any]], rest: Iterator[list[dict[str, Any]]]) -> Iterator[

@@ -10,7 +10,7 @@ from chaintrack.errors import InvalidArgumentError
 
 class QueryError(InvalidArgumentError):
     """A span query that cannot be run: the message shows the query with a caret under the
-    offending position, says why, and (for an unknown field) lists the fields allowed."""
+    offending position, says why, and lists the fields allowed."""
 
     def __init__(self, query: str, position: int, reason: str) -> None:
         self.query = query
@@ -18,9 +18,12 @@ class QueryError(InvalidArgumentError):
         self.reason = reason
         shown = query if len(query) <= 200 else query[:200] + "…"
         caret = " " * min(position, len(shown)) + "^"
-        super().__init__(
-            f"invalid span query at position {position}: {reason}\n  {shown}\n  {caret}"
-        )
+        message = f"invalid span query at position {position}: {reason}\n  {shown}\n  {caret}"
+        if "Allowed fields" not in reason:
+            from chaintrack.query.fields import allowed_fields_text
+
+            message += "\n" + allowed_fields_text()
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, select, tuple_
+import orjson
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 
 from chaintrack.errors import invalid
 from chaintrack.query.compiler import Context, compile_query
+from chaintrack.query.fields import FULL_TEXT
+from chaintrack.query.nodes import And, Node, Not, Or
 from chaintrack.query.parser import parse
 from chaintrack.store.schema import events, spans, tasks
 
@@ -74,9 +77,13 @@ def _order(sort: str) -> list[Any]:
 
 
 def statement(where: ColumnElement[bool], sort: str = "-start_time") -> Select[Any]:
+    # An outer join keeps the spans the outer loop: with an inner join and bound values SQLite
+    # reads every task's spans through the task index and sorts them (2 s among a million
+    # spans for ``latency_ms > 9990``). A span's task is always stored, so the rows are the
+    # same; conditions on the task's fields still narrow them.
     return (
         select(*_SELECTED)
-        .select_from(spans.join(tasks, tasks.c.id == spans.c.task_id))
+        .select_from(spans.outerjoin(tasks, tasks.c.id == spans.c.task_id))
         .where(where)
         .order_by(*_order(sort))
     )
@@ -86,11 +93,20 @@ def _texts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add each row's input, output and error from its payload (read by primary key)."""
     if not rows:
         return
-    keys = [(r["task_id"], "span", r["writer"], r["seq"]) for r in rows]
-    stmt = select(events.c.task_id, events.c.writer, events.c.seq, events.c.data).where(
-        tuple_(events.c.task_id, events.c.kind, events.c.writer, events.c.seq).in_(keys)
-    )
-    found = {(t, w, s): d for t, w, s, d in conn.execute(stmt)}
+    # One IN list of sequence numbers per (task, writer): SQLite answers a row-value IN list
+    # by scanning every event (2.3 s for a page among a million spans), this from the key.
+    groups: dict[tuple[str, int], list[int]] = {}
+    for r in rows:
+        groups.setdefault((r["task_id"], r["writer"]), []).append(r["seq"])
+    found: dict[tuple[str, int, int], str | None] = {}
+    items = sorted(groups.items())
+    for start in range(0, len(items), 50):  # a bounded number of terms per statement
+        stmt = select(events.c.task_id, events.c.writer, events.c.seq, events.c.data).where(
+            or_(*(and_(events.c.task_id == task_id, events.c.kind == "span",
+                       events.c.writer == writer, events.c.seq.in_(seqs))
+                  for (task_id, writer), seqs in items[start : start + 50]))
+        )  # fmt: skip
+        found.update({(t, w, s): d for t, w, s, d in conn.execute(stmt)})
     for row in rows:
         data = found.get((row["task_id"], row["writer"], row["seq"]))
         try:
@@ -124,17 +140,97 @@ def search_page(
         raise invalid("limit", limit, f"a page holds 1 to {MAX_PAGE} spans")
     if offset < 0:
         raise invalid("offset", offset, "an offset is 0 or more")
-    stmt = statement(condition(conn, query, project), sort).offset(offset).limit(limit + 1)
-    raw = conn.execute(stmt).all()
+    where = condition(conn, query, project)
+    raw = _recent_first(conn, query, where, sort, offset, limit)
+    if raw is None:
+        stmt = statement(where, sort).offset(offset).limit(limit + 1)
+        raw = list(conn.execute(stmt).all())
     return SpanPage(query, offset, limit, sort, finish_rows(conn, list(raw[:limit])),
                     len(raw) > limit)  # fmt: skip
+
+
+#: Newest spans a first page is looked for among before the whole store (SQLite).
+RECENT = 50_000
+
+
+def _text_free(node: Node | None) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, (And, Or)):
+        return all(_text_free(item) for item in node.items)
+    if isinstance(node, Not):
+        return _text_free(node.item)
+    return node.field not in FULL_TEXT
+
+
+def _recent_first(
+    conn: Connection, query: str, where: ColumnElement[bool], sort: str, offset: int, limit: int
+) -> list[Any] | None:
+    """The page, newest first, when the ``RECENT`` newest spans hold it; None otherwise.
+
+    SQLite plans ``latency_ms > 9000 ORDER BY start_time DESC LIMIT 50`` from the latency
+    index: every match is read and sorted (2.8 s among a million spans, 1.5% matching). Walking
+    the time index from the newest span instead stops after the page's matches. Among the
+    newest spans (from a cutoff time read off the time index) that walk has a bounded cost;
+    when they hold a full page, it is the page (every other match is older), and otherwise
+    the planner's own plan answers. Text conditions are left to the full-text index.
+    """
+    if conn.dialect.name != "sqlite" or sort != "-start_time" or not _text_free(parse(query)):
+        return None
+    cutoff = conn.execute(
+        select(spans.c.start_time).order_by(spans.c.start_time.desc()).offset(RECENT).limit(1)
+    ).scalar()
+    if cutoff is None:
+        return None
+    stmt = (statement(and_(where, spans.c.start_time >= cutoff), sort)
+            .with_hint(spans, "INDEXED BY ix_spans_time", "sqlite")
+            .offset(offset).limit(limit + 1))  # fmt: skip
+    raw = list(conn.execute(stmt).all())
+    return raw if len(raw) > limit else None
+
+
+#: The span's own event, for its input, output and error (an alias: a condition on
+#: ``attr.<key>`` reads ``events`` in a subquery of its own).
+_PAYLOAD = events.alias("payload")
+#: The result columns read from ``spans`` and ``tasks`` (``_SELECTED`` without writer, seq).
+_BASE = [c for c in RESULT_COLUMNS if c not in ("input", "output", "error")]
+
+
+def _texts_of(data: str | None) -> tuple[Any, Any, Any]:
+    """(input, output, error) of a span's payload; JSON values other than text as JSON."""
+    try:
+        payload = orjson.loads(data) if data else {}
+    except ValueError:
+        try:  # what orjson refuses and the standard library reads (NaN, big integers)
+            payload = json.loads(data or "{}")
+        except ValueError:
+            payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    values = (payload.get("input"), payload.get("output"), payload.get("error"))
+    return tuple(v if v is None or isinstance(v, str) else json.dumps(v) for v in values)  # type: ignore[return-value]
 
 
 def iter_matching(
     conn: Connection, query: str, project: str | None = None, chunk: int = 5_000
 ) -> Iterator[list[dict[str, Any]]]:
-    """Every span matching ``query``, in chunks, oldest first, streamed from the database."""
-    stmt = statement(condition(conn, query, project), "start_time")
+    """Every span matching ``query``, in chunks, task by task and oldest first in each task,
+    streamed from the database: one statement reads each span with its task and its payload.
+    That order is the task index's (``ix_spans_start``), so no sort holds the rows back (in
+    time order across tasks, SQLite sorted a million rows with their payloads first)."""
+    p = _PAYLOAD
+    source = spans.outerjoin(tasks, tasks.c.id == spans.c.task_id).outerjoin(
+        p, and_(p.c.task_id == spans.c.task_id, p.c.kind == "span",
+                p.c.writer == spans.c.writer, p.c.seq == spans.c.seq))  # fmt: skip
+    stmt = (select(*_SELECTED[: len(_BASE)], p.c.data).select_from(source)
+            .where(condition(conn, query, project))
+            .order_by(spans.c.task_id, spans.c.start_time, spans.c.span_id))  # fmt: skip
     result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": chunk})
+    width = len(_BASE)
     for part in result.partitions(chunk):
-        yield finish_rows(conn, list(part))
+        out = []
+        for row in part:
+            found = dict(zip(_BASE, row[:width], strict=True))
+            found["input"], found["output"], found["error"] = _texts_of(row[width])
+            out.append(found)
+        yield out

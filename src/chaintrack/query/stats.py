@@ -21,13 +21,14 @@ from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 from chaintrack.errors import invalid
 from chaintrack.store import rollups
 from chaintrack.store.evaltables import eval_results
-from chaintrack.store.schema import span_rollups, tasks
+from chaintrack.store.schema import span_rollups, span_rollups_daily, span_rollups_task_daily, tasks
 
 _RANGE = re.compile(r"^(\d+)([hdw])$")
 _UNIT_HOURS = {"h": 1, "d": 24, "w": 168}
 #: Longest range a dashboard covers (hourly totals of more would not be read in 300 ms).
 MAX_RANGE_DAYS = 400
 _SUMS = ("calls", "errors", "prompt_tokens", "completion_tokens", "total_tokens")
+_COLUMNS = (*_SUMS, "cost_usd")
 
 
 #: 9999-12-31T23:59:59Z: later times have no date.
@@ -89,6 +90,78 @@ def _finish(acc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+Acc = dict[str, Any]
+Read = tuple[dict[int, Acc], dict[str, Acc], dict[str, Acc], dict[str, Acc],
+             dict[str, dict[int, Acc]], dict[str, dict[int, Acc]]]  # fmt: skip
+
+
+def _read(conn: Connection, project: str | None, start: float, end: float, hours: int) -> Read:
+    """(series, by model, by kind, by tag, series by model, series by kind), each aggregated
+    by the database: ranges up to two days from the per-task hourly totals, longer ones from
+    the daily totals (whole UTC days; per project, and per task for the tags)."""
+    series: dict[int, Acc] = defaultdict(_empty)
+    by_model: dict[str, Acc] = defaultdict(_empty)
+    by_kind: dict[str, Acc] = defaultdict(_empty)
+    by_tag: dict[str, Acc] = defaultdict(_empty)
+    model_series: dict[str, dict[int, Acc]] = defaultdict(lambda: defaultdict(_empty))
+    kind_series: dict[str, dict[int, Acc]] = defaultdict(lambda: defaultdict(_empty))
+    in_project = tasks.c.project == project if project is not None else true()
+    if hours == 1:
+        r = span_rollups.c
+        tb: Any = r.hour
+        main: Any = (
+            span_rollups.join(tasks, tasks.c.id == r.task_id)
+            if project is not None
+            else span_rollups
+        )
+        scope: ColumnElement[bool] = and_(r.hour >= int(start // 3600), r.hour <= int(end // 3600),
+                                          in_project)  # fmt: skip
+        tagged: Any = span_rollups.outerjoin(tasks, tasks.c.id == r.task_id)
+        tag_scope, t = scope, r
+    else:
+        d = span_rollups_daily.c
+        first, last = int(start // 86400), int(end // 86400)
+        r, tb, main = d, d.day * 24, span_rollups_daily
+        scope = and_(d.day >= first, d.day <= last,
+                     d.project == project if project is not None else true())  # fmt: skip
+        t = span_rollups_task_daily.c
+        tagged = span_rollups_task_daily.outerjoin(tasks, tasks.c.id == t.task_id)
+        tag_scope = and_(t.day >= first, t.day <= last, in_project)
+
+    def sums(c: Any) -> list[Any]:
+        return [func.sum(c[name]).label(name) for name in _COLUMNS]
+
+    when = tb.label("tb")
+    stmt = select(when, r.bucket, *sums(r)).select_from(main).where(scope).group_by(tb, r.bucket)
+    for row in conn.execute(stmt).mappings():
+        _add(series[row["tb"]], row, row["bucket"])
+    stmt = (select(r.model, r.kind, r.bucket, *sums(r)).select_from(main).where(scope)
+            .group_by(r.model, r.kind, r.bucket))  # fmt: skip
+    for row in conn.execute(stmt).mappings():
+        _add(by_model[row["model"]], row, row["bucket"])
+        _add(by_kind[row["kind"]], row, row["bucket"])
+    stmt = (select(when, r.model, r.kind, *sums(r)).select_from(main).where(scope)
+            .group_by(tb, r.model, r.kind))  # fmt: skip
+    for row in conn.execute(stmt).mappings():
+        _add(model_series[row["model"]][row["tb"]], row)
+        _add(kind_series[row["kind"]][row["tb"]], row)
+    # Tags are the tasks' (a JSON list): totals per distinct list, split here.
+    stmt = (select(tasks.c.tags, t.bucket, *sums(t)).select_from(tagged).where(tag_scope)
+            .group_by(tasks.c.tags, t.bucket))  # fmt: skip
+    for row in conn.execute(stmt).mappings():
+        for tag in _tags(row["tags"]) or [""]:
+            _add(by_tag[tag], row, row["bucket"])
+    return series, by_model, by_kind, by_tag, model_series, kind_series
+
+
+def _tags(raw: str | None) -> list[str]:
+    try:
+        found = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in found] if isinstance(found, list) else []
+
+
 def project_stats(
     conn: Connection,
     project: str | None,
@@ -97,43 +170,9 @@ def project_stats(
 ) -> dict[str, Any]:
     """The dashboard of ``project`` (None: every project) between ``start`` and ``end``."""
     hours = bucket_hours(start, end)
-    first_hour, last_hour = int(start // 3600), int(end // 3600)
-    r = span_rollups.c
-    scope: ColumnElement[bool] = and_(r.hour >= first_hour, r.hour <= last_hour)
-    if project is not None:
-        scope = and_(scope, tasks.c.project == project)
-    source = span_rollups.join(tasks, tasks.c.id == r.task_id) if project is not None else (
-        span_rollups)  # fmt: skip
-    tb = (r.hour - r.hour % hours).label("tb")
-    sums = [func.sum(r[c]).label(c) for c in _SUMS] + [func.sum(r.cost_usd).label("cost_usd")]
-
-    # Over time: the totals and the latency histogram of each time bucket.
-    series: dict[int, dict[str, Any]] = defaultdict(_empty)
-    stmt = select(tb, r.bucket, *sums).select_from(source).where(scope).group_by(tb, r.bucket)
-    for row in conn.execute(stmt).mappings():
-        _add(series[row["tb"]], row, row["bucket"])
-
-    # Breakdowns: by model, kind and task (tags are the tasks'), with histograms.
-    by_model: dict[str, dict[str, Any]] = defaultdict(_empty)
-    by_kind: dict[str, dict[str, Any]] = defaultdict(_empty)
-    by_task: dict[str, dict[str, Any]] = defaultdict(_empty)
-    stmt = (select(r.model, r.kind, r.task_id, r.bucket, *sums).select_from(source).where(scope)
-            .group_by(r.model, r.kind, r.task_id, r.bucket))  # fmt: skip
-    for row in conn.execute(stmt).mappings():
-        for acc, key in ((by_model, row["model"]), (by_kind, row["kind"]),
-                         (by_task, row["task_id"])):  # fmt: skip
-            _add(acc[key], row, row["bucket"])
-
-    # Over time by model and by kind: calls, tokens and cost.
-    model_series: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(_empty))
-    kind_series: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(_empty))
-    stmt = (select(tb, r.model, r.kind, *sums).select_from(source).where(scope)
-            .group_by(tb, r.model, r.kind))  # fmt: skip
-    for row in conn.execute(stmt).mappings():
-        _add(model_series[row["model"]][row["tb"]], row)
-        _add(kind_series[row["kind"]][row["tb"]], row)
-
-    by_tag = _by_tag(conn, by_task)
+    series, by_model, by_kind, by_tag, model_series, kind_series = _read(
+        conn, project, start, end, hours
+    )
     total = _empty()
     for kind_acc in by_kind.values():
         for key in _SUMS:
@@ -171,32 +210,6 @@ def project_stats(
         "by_tag": table(by_tag, "tag"),
         "scores": scores,
     }
-
-
-def _by_tag(conn: Connection, by_task: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    if not by_task:
-        return {}
-    ids = list(by_task)
-    tags_of: dict[str, list[str]] = {}
-    for start in range(0, len(ids), 500):
-        stmt = select(tasks.c.id, tasks.c.tags).where(tasks.c.id.in_(ids[start : start + 500]))
-        for task_id, raw in conn.execute(stmt):
-            try:
-                found = json.loads(raw)
-            except ValueError:
-                found = []
-            tags_of[task_id] = [str(t) for t in found] if isinstance(found, list) else []
-    out: dict[str, dict[str, Any]] = defaultdict(_empty)
-    for task_id, acc in by_task.items():
-        for tag in tags_of.get(task_id) or [""]:
-            into = out[tag]
-            for key in _SUMS:
-                into[key] += acc[key]
-            if acc["cost_usd"] is not None:
-                into["cost_usd"] = (into["cost_usd"] or 0.0) + acc["cost_usd"]
-            for bucket, n in acc["latency"].items():
-                into["latency"][bucket] += n
-    return out
 
 
 def score_series(

@@ -37,6 +37,7 @@ from chaintrack.server import (
     api_eval,
     api_extras,
     api_threads,
+    export_routes,
     otlp,
     search_routes,
     ui,
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(ui_threads.router)
     app.include_router(search_routes.api)
     app.include_router(search_routes.pages)
+    app.include_router(export_routes.router)
     app.include_router(ui.router)
     otlp.install(app)
     app.add_exception_handler(TaskNotFoundError, _handler(404))

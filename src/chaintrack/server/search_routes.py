@@ -9,16 +9,17 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select
 
 from chaintrack.errors import InvalidArgumentError, invalid
 from chaintrack.query import search, stats
 from chaintrack.query.nodes import QueryError
 from chaintrack.store.schema import saved_searches
+from chaintrack.store.schema import spans as span_table
 
 api = APIRouter(prefix="/api/v1", tags=["search"])
 pages = APIRouter(include_in_schema=False)
@@ -162,6 +163,62 @@ async def save_from_page(request: Request) -> Response:
         save_search(conn, project, name, query)
     return RedirectResponse("/search?" + urlencode({"q": query, "project": project}),
                             status_code=303)  # fmt: skip
+
+
+@pages.post("/search/delete")
+async def delete_from_page(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    project, name, query = ((form.get(k) or [""])[0] for k in ("project", "name", "q"))
+    with _write(request) as conn:
+        conn.execute(delete(saved_searches).where(saved_searches.c.project == project,
+                                                  saved_searches.c.name == name))  # fmt: skip
+    return RedirectResponse("/search?" + urlencode({"q": query, "project": project}),
+                            status_code=303)  # fmt: skip
+
+
+#: Root spans per page of the Trace tab (server/ui.py).
+TRACE_PAGE = 20
+#: Parents followed up from a span to its root (deeper trees link to the first page).
+_MAX_DEPTH = 200
+
+
+def trace_page_of(conn: Connection, task_id: str, span_id: str) -> int:
+    """The page of the task's Trace tab that shows ``span_id`` (its root's page)."""
+    t = span_table.c
+    root = None
+    current: str | None = span_id
+    for _ in range(_MAX_DEPTH):
+        stmt = select(t.span_id, t.parent_id, t.start_time).where(
+            t.task_id == task_id, t.span_id == current
+        )
+        row = conn.execute(stmt).first()
+        if row is None:
+            break
+        root, current = row, row.parent_id
+        if current is None:
+            break
+    if root is None:
+        return 1
+    # The Trace tab's roots: spans without a parent, or whose parent is not stored.
+    parent = span_table.alias("parent")
+    orphan = ~exists().where(parent.c.task_id == t.task_id, parent.c.span_id == t.parent_id)
+    before = or_(
+        t.start_time < root.start_time,
+        and_(t.start_time == root.start_time, t.span_id < root.span_id),
+    )
+    count = select(func.count()).where(
+        t.task_id == task_id, or_(t.parent_id.is_(None), orphan), before
+    )
+    return int(conn.execute(count).scalar_one()) // TRACE_PAGE + 1
+
+
+@pages.get("/search/trace")
+def trace_of_result(request: Request, task: str, span: str) -> Response:
+    """A search result's link: the Trace tab's page that shows the span, scrolled to it."""
+    with _read(request) as conn:
+        page = trace_page_of(conn, task, span)
+    target = f"/tasks/{quote(task, safe='')}?{urlencode({'tab': 'trace', 'page': page})}"
+    return RedirectResponse(f"{target}#span-{quote(span, safe='')}", status_code=303)
 
 
 @pages.get("/dashboard")

@@ -27,8 +27,10 @@ from chaintrack.store import searchtext
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0007"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+HEAD_REVISION = "0008"
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"
+)  # fmt: skip
 
 metadata = MetaData()
 # A new store gets the full-text index of the spans with its tables (not in this metadata).
@@ -264,6 +266,44 @@ span_rollups = Table(
     Column("total_tokens", BigInteger, nullable=False),
     Column("cost_usd", Float, nullable=True),
     Index("ix_span_rollups_hour", "hour", "task_id"),
+)
+
+#: The dashboards' totals per UTC day (days since the epoch), for ranges over two days: per
+#: project, kind, model and latency bucket (over time, by model and kind), and per task and
+#: latency bucket (by task tag). A month of a million spans is a few ten thousand rows, whatever
+#: the number of tasks; ``span_rollups`` (per task and hour) serves shorter ranges, and moving or
+#: resetting a task moves or removes its share (``store/rollups.py``).
+span_rollups_daily = Table(
+    "span_rollups_daily",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("day", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), primary_key=True),
+    Column("model", String(256), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=True),
+    Index("ix_span_rollups_daily_day", "day"),
+)
+span_rollups_task_daily = Table(
+    "span_rollups_task_daily",
+    metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("day", BigInteger, primary_key=True, autoincrement=False),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=True),
+    Index("ix_span_rollups_task_daily_day", "day", "task_id"),
 )
 
 #: Span queries saved under a name in a project (the search page's list); project '' holds

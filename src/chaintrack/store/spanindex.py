@@ -281,7 +281,7 @@ def index_spans(
                                 payloads[r["task_id"], r["span_id"]])
             for r in stored
         ])  # fmt: skip
-        rollups.add_rows(conn, insert, stored)
+        rollups.add_spans(conn, stored)
     stmt = insert(stats_table)
     c, new = stats_table.c, stmt.excluded
     updates: dict[str, Any] = {column: c[column] + new[column] for column in STAT_COLUMNS}

@@ -24,7 +24,7 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy, repair, searchtext
+from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
@@ -368,7 +368,12 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
             rows = [t.to_row() for t in batch.new_tasks]
             conn.execute(self._insert(tasks).on_conflict_do_nothing(), rows)
         for task_id, fields in batch.task_updates:
+            moved = None
+            if "project" in fields:  # the task's share of the project's daily totals moves
+                moved = conn.execute(select(tasks.c.project).where(tasks.c.id == task_id)).first()
             conn.execute(update(tasks).where(tasks.c.id == task_id).values(**fields))
+            if moved is not None:
+                rollups.move_task(conn, task_id, moved[0], fields["project"])
         if batch.parameters:
             rows = [p.__dict__ for p in batch.parameters]
             conn.execute(self._upsert(parameters, rows, ["task_id", "section", "name"]), rows)
@@ -404,6 +409,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
 
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
+            rollups.remove_task(conn, task_id)
             for table in (parameters, configurations, events, artifacts, models, spans,
                           task_stats, event_counts, eval_results, feedback):  # fmt: skip
                 conn.execute(delete(table).where(table.c.task_id == task_id))

@@ -2,6 +2,11 @@
 // JSON block #dashboard-data). Names are escaped for Plotly; nothing is set with innerHTML.
 (function () {
   "use strict";
+  // Choosing a range reloads the page with it in the URL (a link to share).
+  var range = document.getElementById("range");
+  if (range && range.form) {
+    range.addEventListener("change", function () { range.form.submit(); });
+  }
   var element = document.getElementById("dashboard-data");
   if (!element || !window.Plotly) { return; }
   var stats = JSON.parse(element.textContent);
