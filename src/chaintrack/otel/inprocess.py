@@ -17,6 +17,7 @@ writer's queue), and at exit and on ``SIGTERM`` the writer drains its sources be
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -119,6 +120,8 @@ class SpanProcessor(_SdkSpanProcessor):
         lifecycle.install()
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if not self._linked and linking.CONFIG_MODULE not in sys.modules:
+            return  # LangChain is not imported: no run to link to (the common, cheap case)
         try:
             parent = span.parent
             if parent is None or parent.is_remote:
