@@ -206,7 +206,8 @@ def _store_new(
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
-            [tuple(row[c] for c in columns) for row in new],
+            # Every row has its columns in one order (built by _row_and_payload).
+            [tuple(row.values()) for row in new],
         )
     return [(row["task_id"], row["span_id"]) for row in new]
 
