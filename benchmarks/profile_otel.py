@@ -43,7 +43,7 @@ def bodies(count: int) -> list[bytes]:
         "seed = time.time_ns()",
     )
     scope: dict[str, Any] = {}
-    exec(source, scope)  # noqa: S102 - the benchmark's own client code
+    exec(source, scope)  # the benchmark's own client code
     return [scope["body"](bench_otel.BATCH) for _ in range(count)]
 
 
