@@ -79,3 +79,14 @@ def test_span_exporter_under_a_simple_span_processor_keeps_parents() -> None:
     spans = {s["name"]: s for s in _stored(task)}
     assert spans["child"]["parent_id"] == format(root.get_span_context().span_id, "016x")
     assert spans["root"]["parent_id"] is None
+
+
+def test_shutting_the_provider_down_stores_what_was_ended() -> None:
+    task = Task.init(project_name="otel", task_name="shutdown")
+    mine, theirs = register(task=task, set_global=False), TracerProvider()
+    theirs.add_span_processor(BatchSpanProcessor(SpanExporter(task)))
+    for provider, name in ((mine, "processor"), (theirs, "exporter")):
+        with provider.get_tracer("tests.shutdown").start_as_current_span(name):
+            pass
+        provider.shutdown()  # no force_flush, no task.flush: the spans are stored on return
+        assert name in {s["name"] for s in _stored(task)}

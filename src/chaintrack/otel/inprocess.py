@@ -149,7 +149,12 @@ class SpanProcessor(_SdkSpanProcessor):
         return bool(self._reporter.task.flush(wait_for_uploads=True))
 
     def shutdown(self) -> None:
-        """Nothing of its own to stop: the task's writer stores what is queued."""
+        """Wait until the spans ended so far are stored (there is no thread of its own to
+        stop), as the ``BatchSpanProcessor`` exports what it holds when shut down."""
+        try:
+            self._reporter.task.flush(wait_for_uploads=True)
+        except Exception:  # never into the app (this also runs at exit)
+            log.exception("chaintrack: OpenTelemetry spans could not be stored at shutdown")
 
 
 class SpanExporter(_SdkSpanExporter):
@@ -171,6 +176,13 @@ class SpanExporter(_SdkSpanExporter):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return bool(self._reporter.task.flush(wait_for_uploads=True))
+
+    def shutdown(self) -> None:
+        """Wait until the spans exported so far are stored."""
+        try:
+            self._reporter.task.flush(wait_for_uploads=True)
+        except Exception:  # never into the app (this also runs at exit)
+            log.exception("chaintrack: OpenTelemetry spans could not be stored at shutdown")
 
 
 def register(
