@@ -14,9 +14,11 @@ the spans in the database are counted afterwards. Server CPU is the server proce
 system time over the run. Client bodies are encoded before the clock starts.
 
 In-process: the app's thread creates spans in a tight loop under ``chaintrack.otel.register``'s
-processor and, beside it, under OpenTelemetry's ``BatchSpanProcessor`` (with an exporter that
-does nothing); the table gives the app thread's CPU time per span for each (thread CPU time,
-minus a loop with no processor), and for chaintrack also all threads' CPU until stored.
+processor and, beside it, under OpenTelemetry's ``BatchSpanProcessor`` with an exporter that
+does nothing, and with one that encodes each batch as OTLP protobuf (what ``OTLPSpanExporter``
+does before sending); the table gives the app thread's CPU time per span for each (thread CPU
+time, minus a loop with no processor; the best of 5 interleaved runs), and the notes all
+threads' CPU until stored.
 """
 
 from __future__ import annotations
@@ -224,12 +226,19 @@ class Nothing(SpanExporter):
     def export(self, spans):
         return SpanExportResult.SUCCESS
 
+class Encode(SpanExporter):  # what OTLPSpanExporter does before sending: encode as protobuf
+    def export(self, spans):
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        encode_spans(spans).SerializeToString()
+        return SpanExportResult.SUCCESS
+
 if mode == "chaintrack":
     from chaintrack.otel import register
     provider = register(project_name="bench", task_name="in-process", set_global=False)
-elif mode == "batch":
+elif mode in ("batch", "batch-otlp"):
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Nothing(), max_queue_size=n))
+    exporter = Nothing() if mode == "batch" else Encode()
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=n))
 else:
     provider = TracerProvider()
 tracer = provider.get_tracer("bench")
@@ -256,7 +265,9 @@ def in_process(spans: int, root: Path) -> dict[str, dict[str, float]]:
     out = {}
     env = {**os.environ, "CHAINTRACK_HOME": str(root / "in-process"),
            "CHAINTRACK_AUTO_CONNECT_STREAMS": "0"}  # fmt: skip
-    runs: dict[str, list[dict[str, float]]] = {"none": [], "batch": [], "chaintrack": []}
+    runs: dict[str, list[dict[str, float]]] = {
+        "none": [], "batch": [], "batch-otlp": [], "chaintrack": []
+    }  # fmt: skip
     for _ in range(5):  # interleaved, so that a burst of load from elsewhere hits every mode
         for mode, found in runs.items():
             command = [sys.executable, "-c", IN_PROCESS, str(spans), mode]
@@ -330,15 +341,22 @@ def main(argv: list[str] | None = None) -> int:
         base = cost["none"]["thread_us"]
         batch = cost["batch"]["thread_us"] - base
         ours = cost["chaintrack"]["thread_us"] - base
+        otlp = cost["batch-otlp"]["thread_us"] - base
+        ours = cost["chaintrack"]["thread_us"] - base
         rows.append(Row("in-process: app thread CPU per span, BatchSpanProcessor", "-",
                         f"{batch:.1f} µs", "-"))  # fmt: skip
+        rows.append(Row("  BatchSpanProcessor encoding OTLP protobuf (its exporter's work)",
+                        "-", f"{otlp:.1f} µs", "-"))  # fmt: skip
         rows.append(Row("in-process: app thread CPU per span, chaintrack.otel.register",
                         f"<= {batch:.1f} µs", f"{ours:.1f} µs",
-                        "pass" if ours <= batch * 1.1 else "FAIL"))  # fmt: skip
+                        "pass" if ours <= batch else "FAIL"))  # fmt: skip
         notes.append(f"in-process, span with no processor: {base:.1f} µs (subtracted); "
-                     f"chaintrack, all threads until stored: {cost['chaintrack']['total_us']:.1f}"
-                     f" µs a span; BatchSpanProcessor (exporting nothing): "
-                     f"{cost['batch']['total_us']:.1f} µs")  # fmt: skip
+                     f"all threads until stored: chaintrack {cost['chaintrack']['total_us']:.1f}"
+                     f" µs a span; BatchSpanProcessor exporting nothing "
+                     f"{cost['batch']['total_us']:.1f} µs, encoding OTLP "
+                     f"{cost['batch-otlp']['total_us']:.1f} µs. The app thread's CPU grows with "
+                     "the work done beside it on the other core (the BatchSpanProcessor's "
+                     "too, once its exporter does something)")  # fmt: skip
     try:
         notes.append(f"Phoenix installed: {metadata.version('arize-phoenix')} (not run here); "
                      "its figures measured on this machine: 114 to 131 spans/s, 7.3 to 7.7 "

@@ -1,34 +1,33 @@
 """OpenTelemetry in-process: spans of this process stored in a chaintrack task, no server.
 
 ``register(project_name=…, task_name=…)`` installs a ``TracerProvider`` whose span processor
-hands every finished span to the task's writer (through ``Logger._report_span``), so any OTel
-instrumentation (OpenInference, the GenAI instrumentations, your own spans) records into
-chaintrack. ``SpanProcessor`` is that processor, for a provider you build yourself, and
-``SpanExporter`` an exporter for your own ``BatchSpanProcessor``/``SimpleSpanProcessor``.
+hands every finished span to the task's writer, so any OTel instrumentation (OpenInference, the
+GenAI instrumentations, your own spans) records into chaintrack. ``SpanProcessor`` is that
+processor, for a provider you build yourself, and ``SpanExporter`` an exporter for your own
+``BatchSpanProcessor``/``SimpleSpanProcessor``.
 
-The app's thread only appends the finished span to a queue (as OpenTelemetry's
-``BatchSpanProcessor`` does); the thread ``chaintrack-otel`` converts spans and passes them on.
-Nothing is dropped: at exit, on ``SIGTERM`` and on ``force_flush`` the queue is converted and
-the writer drained; a queue that outgrows ``MAX_QUEUE`` is converted by the app's thread.
+Both go through the SDK's one seam for producers, ``Task.event_source`` (``sdk/source.py``):
+the app's thread only appends the finished span to the source's queue (as OpenTelemetry's
+``BatchSpanProcessor`` appends to its own), and the writer thread converts the spans it drains
+and writes them in its next transaction. No thread of their own; nothing is dropped: a queue
+that outgrows the writer's limit is converted by the app's thread (and spills to disk with the
+writer's queue), and at exit and on ``SIGTERM`` the writer drains its sources before it stops.
 """
 
 from __future__ import annotations
 
-import atexit
-import collections
 import logging
-import os
-import signal
-import threading
-import weakref
+import sys
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 from chaintrack.errors import invalid, missing_dependency
 from chaintrack.otel import linking
 from chaintrack.otel.decode import OtelSpan, SpanEvent
 from chaintrack.otel.mapping import payload
+from chaintrack.sdk import items
+from chaintrack.sdk.serialize import dumps
+from chaintrack.store.records import SPAN
 
 try:
     from opentelemetry import trace
@@ -41,13 +40,6 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the [otel] extra is mis
     raise missing_dependency(exc.name or "opentelemetry-sdk", "otel", "OpenTelemetry") from None
 
 log = logging.getLogger("chaintrack")
-
-#: Spans converted per pass of the thread (and the queue length that wakes it early).
-BATCH = 512
-#: Seconds a finished span may wait before the thread converts it.
-INTERVAL = 0.2
-#: Past this many waiting spans the app's thread converts them itself (bounded memory, no loss).
-MAX_QUEUE = 100_000
 
 
 def to_otel_span(span: ReadableSpan) -> OtelSpan:
@@ -73,47 +65,63 @@ def to_otel_span(span: ReadableSpan) -> OtelSpan:
 
 
 class _Reporter:
-    """Converts SDK spans and reports them into the right task."""
+    """Converts SDK spans into the writer's items, each in the right task (the writer's
+    thread, as the ``convert`` of the task's event source)."""
 
     def __init__(self, task: Any) -> None:
         self.task = task
         #: Tasks of LangChain handlers that spans were linked to, by id.
         self.tasks: dict[str, Any] = {}
 
-    def report(self, spans: Sequence[ReadableSpan]) -> None:
-        for span in spans:
-            try:
-                data = payload(to_otel_span(span))
-                task_id = data["attributes"].pop(linking.TASK_ID, None)
-                task = self.tasks.get(task_id, self.task) if task_id else self.task
-                task.get_logger()._report_span(data)
-            except Exception:  # a span that cannot be converted must not stop the others
-                log.exception("chaintrack: an OpenTelemetry span could not be recorded")
+    def convert(self, captured: list[Any]) -> list[items.Item]:
+        """The items of the spans ``captured`` (single spans, or sequences of spans handed to
+        the exporter)."""
+        out: list[items.Item] = []
+        own = self.task._writer
+        for entry in captured:
+            for span in entry if isinstance(entry, (list, tuple)) else (entry,):
+                try:
+                    data = payload(to_otel_span(span))
+                    task_id = data["attributes"].pop(linking.TASK_ID, None)
+                    task = self.tasks.get(task_id, self.task) if task_id else self.task
+                    writer = task._writer
+                    item = items.event(writer, task.id, SPAN, float(data["end_time"]),
+                                       data=dumps(data))  # fmt: skip
+                    if writer is own:
+                        out.append(item)
+                    else:  # a linked task of another store (its own writer)
+                        writer.put(item)
+                except Exception:  # a span that cannot be converted must not stop the others
+                    log.exception("chaintrack: an OpenTelemetry span could not be recorded")
+        return out
+
+
+def _task_of(task: Any) -> Any:
+    from chaintrack.sdk.task import Task
+
+    task = task if task is not None else Task.current_task()
+    if not isinstance(task, Task):
+        raise invalid("task", task, "a chaintrack Task (or call Task.init first)")
+    return task
 
 
 class SpanProcessor(_SdkSpanProcessor):
     """Records every finished span into ``task`` (default: the current task)."""
 
     def __init__(self, task: Any = None) -> None:
-        from chaintrack.sdk.task import Task
+        from chaintrack.sdk import lifecycle
 
-        task = task if task is not None else Task.current_task()
-        if not isinstance(task, Task):
-            raise invalid("task", task, "a chaintrack Task (or call Task.init first)")
+        task = _task_of(task)
         self._reporter = _Reporter(task)
-        self._queue: collections.deque[ReadableSpan] = collections.deque()
-        self._wake = threading.Event()
-        self._lock = threading.Lock()  # one converter at a time keeps spans in order
-        self._closed = False
+        self._source = task.event_source(self._reporter.convert)
         self._linked: dict[int, str] = {}  # trace id -> task id of a linked LangChain run
-        self._thread = threading.Thread(target=self._run, name="chaintrack-otel", daemon=True)
-        self._thread.start()
-        _live.add(self)
-        _install_hooks()
-
-    # -- the app's thread ---------------------------------------------------------------------
+        # The task is completed and the writer (with its sources) drained at exit and on
+        # SIGTERM, even when the task was opened without them.
+        lifecycle.install()
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if not self._linked and linking.CONFIG_MODULE not in sys.modules:
+            return  # LangChain is not imported: no run to link to (the common, cheap case)
         try:
             parent = span.parent
             if parent is None or parent.is_remote:
@@ -121,6 +129,8 @@ class SpanProcessor(_SdkSpanProcessor):
                 if found is not None:
                     run_id, task = found
                     self._reporter.tasks[task.id] = task
+                    if len(self._linked) > 10_000:
+                        self._linked.clear()
                     self._linked[span.context.trace_id] = task.id
                     span.set_attribute(linking.PARENT_RUN, run_id)
                     span.set_attribute(linking.TASK_ID, task.id)
@@ -132,106 +142,47 @@ class SpanProcessor(_SdkSpanProcessor):
             log.exception("chaintrack: could not link an OpenTelemetry span to LangChain")
 
     def on_end(self, span: ReadableSpan) -> None:
-        queue = self._queue
-        queue.append(span)
-        if len(queue) >= BATCH or self._closed:
-            if len(queue) > MAX_QUEUE or self._closed:
-                self._convert()
-            else:
-                self._wake.set()
-
-    # -- the thread chaintrack-otel ----------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._closed:
-            self._wake.wait(INTERVAL)
-            self._wake.clear()
-            self._convert()
-
-    def _convert(self) -> None:
-        with self._lock:
-            queue = self._queue
-            while queue:
-                taken = [queue.popleft() for _ in range(min(len(queue), BATCH))]
-                self._reporter.report(taken)
-            if len(self._linked) > 10_000:
-                self._linked.clear()
-
-    # -- ends --------------------------------------------------------------------------------
+        self._source.put(span)  # an append (see sdk/source.py)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Convert what is queued and wait until the writer stored it."""
-        self._convert()
-        return bool(self._reporter.task.flush())
+        """Wait until the spans ended so far are stored."""
+        return bool(self._reporter.task.flush(wait_for_uploads=True))
 
     def shutdown(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._wake.set()
-        self._convert()
-
-
-_live: weakref.WeakSet[SpanProcessor] = weakref.WeakSet()
-_hooks_pid: int | None = None
-_previous_sigterm: Any = None
-
-
-def _shutdown_all() -> None:
-    for processor in list(_live):
+        """Wait until the spans ended so far are stored (there is no thread of its own to
+        stop), as the ``BatchSpanProcessor`` exports what it holds when shut down."""
         try:
-            processor.shutdown()
-        except Exception:
-            log.exception("chaintrack: queued OpenTelemetry spans were not recorded")
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    _shutdown_all()
-    previous = _previous_sigterm
-    if callable(previous):
-        previous(signum, frame)
-    elif previous != signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.raise_signal(signal.SIGTERM)
-
-
-def _install_hooks() -> None:
-    """At exit and on SIGTERM, the spans still queued reach the writer before chaintrack
-    drains it: atexit runs hooks in reverse order of registration, and this SIGTERM handler
-    calls the one it replaced (chaintrack's, which drains the writer) after its own work."""
-    global _hooks_pid, _previous_sigterm
-    from chaintrack.sdk import lifecycle
-
-    lifecycle.install()
-    if _hooks_pid == os.getpid():
-        return
-    _hooks_pid = os.getpid()
-    atexit.register(_shutdown_all)
-    if threading.current_thread() is threading.main_thread():
-        current = signal.getsignal(signal.SIGTERM)
-        if current is not _on_sigterm:
-            _previous_sigterm = current
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            self._reporter.task.flush(wait_for_uploads=True)
+        except Exception:  # never into the app (this also runs at exit)
+            log.exception("chaintrack: OpenTelemetry spans could not be stored at shutdown")
 
 
 class SpanExporter(_SdkSpanExporter):
     """An OpenTelemetry exporter into a chaintrack task (default: the current task), for a
-    ``BatchSpanProcessor`` or ``SimpleSpanProcessor`` of your own provider."""
+    ``BatchSpanProcessor`` or ``SimpleSpanProcessor`` of your own provider. ``export`` hands
+    the spans to the task's event source and returns; the writer thread converts them."""
 
     def __init__(self, task: Any = None) -> None:
-        from chaintrack.sdk.task import Task
+        from chaintrack.sdk import lifecycle
 
-        task = task if task is not None else Task.current_task()
-        if not isinstance(task, Task):
-            raise invalid("task", task, "a chaintrack Task (or call Task.init first)")
+        task = _task_of(task)
         self._reporter = _Reporter(task)
+        self._source = task.event_source(self._reporter.convert)
+        lifecycle.install()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self._reporter.report(spans)
+        self._source.put(tuple(spans))
         return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return bool(self._reporter.task.flush())
+        return bool(self._reporter.task.flush(wait_for_uploads=True))
+
+    def shutdown(self) -> None:
+        """Wait until the spans exported so far are stored."""
+        try:
+            self._reporter.task.flush(wait_for_uploads=True)
+        except Exception:  # never into the app (this also runs at exit)
+            log.exception("chaintrack: OpenTelemetry spans could not be stored at shutdown")
 
 
 def register(

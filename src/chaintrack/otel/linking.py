@@ -17,11 +17,13 @@ from typing import Any
 
 PARENT_RUN = "chaintrack.parent_run_id"
 TASK_ID = "chaintrack.task_id"
+#: Where LangChain keeps the running callbacks (not imported: no LangChain run to link to).
+CONFIG_MODULE = "langchain_core.runnables.config"
 
 
 def current_run() -> tuple[str, Any] | None:
     """(the current LangChain run's id, the chaintrack task tracing it), or None."""
-    config_module = sys.modules.get("langchain_core.runnables.config")
+    config_module = sys.modules.get(CONFIG_MODULE)
     if config_module is None:
         return None
     config = config_module.var_child_runnable_config.get()

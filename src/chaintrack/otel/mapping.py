@@ -104,32 +104,36 @@ def _kind(span: OtelSpan, attributes: dict[str, Any], chat: bool) -> str:
     return "chain"
 
 
-def _split(attributes: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """(the attributes kept as they are, the message prefixes present), in one pass."""
+def _split(attributes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(the attributes kept as they are, the message attributes by prefix), in one pass: the
+    messages are then read from their own few attributes, not from all of them again."""
     kept: dict[str, Any] = {}
-    prefixes: set[str] = set()
+    groups: dict[str, dict[str, Any]] = {}
     for key, value in attributes.items():
         if key in _FIELDS:
             continue
         if key.startswith(_MESSAGE_PREFIXES):
             for prefix in _MESSAGE_PREFIXES:
                 if key.startswith(prefix):
-                    prefixes.add(prefix)
+                    group = groups.get(prefix)
+                    if group is None:
+                        group = groups[prefix] = {}
+                    group[key] = value
             continue
         kept[key] = value
-    return kept, prefixes
+    return kept, groups
 
 
 def _messages(
-    span: OtelSpan, attributes: dict[str, Any], prefixes: set[str]
+    span: OtelSpan, attributes: dict[str, Any], prefixes: dict[str, dict[str, Any]]
 ) -> tuple[str | None, str | None]:
     """(input, output) as rendered messages, when the span carries messages."""
     inputs: list[str] = []
     outputs: list[str] = []
     if _IN_MESSAGES in prefixes:
-        inputs.append(m.render_openinference(m.flattened(attributes, _IN_MESSAGES)))
+        inputs.append(m.render_openinference(m.flattened(prefixes[_IN_MESSAGES], _IN_MESSAGES)))
     if _OUT_MESSAGES in prefixes:
-        outputs.append(m.render_openinference(m.flattened(attributes, _OUT_MESSAGES)))
+        outputs.append(m.render_openinference(m.flattened(prefixes[_OUT_MESSAGES], _OUT_MESSAGES)))
     sources = [attributes] + [e.attributes for e in span.events]
     for source in sources:
         if "gen_ai.system_instructions" in source:
@@ -144,9 +148,9 @@ def _messages(
         elif event.name == m.CHOICE_EVENT:
             outputs.append(m.render_event_message("assistant", event.attributes))
     if _PROMPT in prefixes:
-        inputs.append(m.render_prefixed(attributes, _PROMPT))
+        inputs.append(m.render_prefixed(prefixes[_PROMPT], _PROMPT))
     if _COMPLETION in prefixes:
-        outputs.append(m.render_prefixed(attributes, _COMPLETION))
+        outputs.append(m.render_prefixed(prefixes[_COMPLETION], _COMPLETION))
     return ("\n".join(inputs) if inputs else None, "\n".join(outputs) if outputs else None)
 
 

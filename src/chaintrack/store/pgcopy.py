@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from chaintrack.store import pgspans
 from chaintrack.store.records import EventRow
 from chaintrack.store.schema import EVENT_COLUMNS
 
@@ -61,6 +62,7 @@ def prepare_connection(dbapi_connection: Any, _record: object) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
         cursor.execute(_CREATE_STAGE)
+        cursor.execute(pgspans.CREATE_STAGE)
     dbapi_connection.commit()
 
 

@@ -50,10 +50,6 @@ _PG_CREATE = (
     "span_id VARCHAR(64) NOT NULL, name TEXT, input TEXT, output TEXT, error TEXT, "
     "PRIMARY KEY (task_id, span_id))"
 )
-_PG_INSERT = (
-    "INSERT INTO span_text (task_id, span_id, name, input, output, error) "
-    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-)
 
 
 def create(conn: Connection) -> None:
@@ -114,8 +110,12 @@ def insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Index new spans: one statement, executed for many rows by the driver."""
     if not rows:
         return
-    sql = _SQLITE_INSERT if conn.dialect.name == "sqlite" else _PG_INSERT
-    conn.exec_driver_sql(sql, rows)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_INSERT, rows)
+        return
+    from chaintrack.store import pgspans
+
+    pgspans.store_text(conn, rows)
 
 
 def delete_task(conn: Connection, task_id: str) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 
-from chaintrack.store import rollups, searchtext
+from chaintrack.store import pgspans, rollups, searchtext
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
@@ -171,7 +171,10 @@ def _store_new(
 ) -> list[tuple[str, str]]:
     """Insert ``rows`` (one per span, in key order), skipping spans stored before; the keys
     of the rows this call stored."""
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and pgspans.fits(rows[0]):
+        # Binary COPY into a staging table, then one INSERT … SELECT … RETURNING (pgspans.py).
+        return pgspans.store_spans(conn, rows)
+    if conn.dialect.name == "postgresql":  # a backfill at an older revision
         # RETURNING names the spans this statement stored: concurrent writers cannot count one
         # span twice. One statement with one array per column: psycopg parses the text of every
         # statement in Python, and a VALUES list of 18 placeholders a row cost more than the
@@ -203,7 +206,8 @@ def _store_new(
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
-            [tuple(row[c] for c in columns) for row in new],
+            # Every row has its columns in one order (built by _row_and_payload).
+            [tuple(row.values()) for row in new],
         )
     return [(row["task_id"], row["span_id"]) for row in new]
 

@@ -278,8 +278,8 @@ class PriceTable:
             if rates is None:
                 rates = self._linear[id(model_price)] = (model_price, _linear_rates(model_price))
             if rates[1] is not None:
-                counts = usage.as_genai()
-                total = sum((Decimal(counts.get(k, 0)) * r for k, r in rates[1].items()),
+                per_token = rates[1]  # the same keys as as_genai's (_USAGE_KEYS)
+                total = sum((Decimal(n) * per_token[k] for k, n in usage.as_genai().items()),
                             Decimal(0))  # fmt: skip
                 return Price(float(total), self._version)
             from genai_prices import Usage
