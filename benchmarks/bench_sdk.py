@@ -176,7 +176,7 @@ def child_anchor(sizes: Sizes) -> dict[str, Any]:
     (``executemany``, one transaction per writer batch) into a store that chaintrack's SqlStore
     created on a fresh file (identical schema and indexes) with chaintrack's pragmas."""
     from chaintrack.sdk.writer import BATCH_MAX
-    from chaintrack.store.sql import SqlStore
+    from chaintrack.store.sql import _EVENT_INSERT_SQLITE, SqlStore
 
     path = Path(os.environ["CHAINTRACK_HOME"]) / "anchor.db"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -186,11 +186,13 @@ def child_anchor(sizes: Sizes) -> dict[str, Any]:
         conn.execute(f"PRAGMA {pragma}")
     n, task_id, wid, now = sizes.scalars, "0" * 32, 1, time.time()
     rows = [
-        (task_id, "scalar", wid, i, now + i * 1e-6, "loss", "train", i, i * 0.001, None, None,
+        # In the order of schema.EVENT_COLUMNS: (task_id, writer, seq, kind, ts, metric,
+        # variant, iter, value, level, text, data_json), as the writer stores them.
+        (task_id, wid, i, "scalar", now + i * 1e-6, "loss", "train", i, i * 0.001, None, None,
          None)
         for i in range(n)
     ]  # fmt: skip
-    sql = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    sql = _EVENT_INSERT_SQLITE  # the statement the store runs
     t0 = time.perf_counter()
     for start in range(0, n, BATCH_MAX):
         conn.execute("BEGIN")

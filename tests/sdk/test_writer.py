@@ -655,3 +655,24 @@ def test_event_row_is_a_tuple_after_decoding() -> None:
     decoded = spool.decode(spool.encode((spool.EVENT, row)))
     assert decoded == (spool.EVENT, row)
     assert isinstance(decoded[1], tuple)
+
+
+def test_spool_blocks_of_the_earlier_list_format_are_still_replayed() -> None:
+    """Events are marshalled as tuples now (cheaper to write and read); a spool file that an
+    earlier version left behind holds them as lists, and is replayed all the same."""
+    import marshal
+
+    old = [[spool.EVENT, ["t", 42, i, SCALAR, 1.0, "m", "v", i, 1.0, None, None, None]]
+           for i in range(3)]  # fmt: skip
+    payload = marshal.dumps(old)
+    new = spool.pack_block(
+        [(spool.EVENT, ("t", 42, i, SCALAR, 1.0, "m", "v", i, 1.0, None, None, None))
+         for i in range(3, 5)]
+    )  # fmt: skip
+    path = config.spool_dir() / f"{store_key()}-{dead_pid()}-1.spool"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(spool.MAGIC + len(payload).to_bytes(4, "little") + payload + new)
+    assert [item[1][2] for item in spool.read_file(path)] == [0, 1, 2, 3, 4]
+    assert all(type(item[1]) is tuple for item in spool.read_file(path))
+    Task.init("writer", "next").close()
+    assert iterations("t") == [0, 1, 2, 3, 4]

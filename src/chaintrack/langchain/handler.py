@@ -200,7 +200,12 @@ class ClearMLCallbackHandler(Callbacks):
         with self._lock:
             out = Output()
             converted: list[items.Item] = []
-            for event in events:
+            for i, event in enumerate(events):
+                # Let go of each event once handled: the copies it holds then die young, rather
+                # than outliving the garbage collector's passes that the records' allocations
+                # trigger (promoted to the oldest generation, they make full collections, which
+                # scan the whole heap, frequent: the largest cost of a small callback).
+                events[i] = None  # type: ignore[call-overload]
                 if event[0] == _FLUSH:
                     converted.extend(self._items(out))
                     out = Output()

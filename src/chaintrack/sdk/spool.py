@@ -77,7 +77,9 @@ _LENGTH = 4
 
 def pack_block(items: list[Item]) -> bytes:
     """One block of a spool file: its length, then the items in ``marshal`` format."""
-    payload = marshal.dumps([_to_json(i) for i in items])
+    # An event is a tuple of strings and numbers: marshalled as it is (the common case, and
+    # read back as it is); other items as their JSON-able lists.
+    payload = marshal.dumps([i if i[0] == EVENT else _to_json(i) for i in items])
     return len(payload).to_bytes(_LENGTH, "little") + payload
 
 
@@ -104,7 +106,8 @@ def read_blocks(path: Path, on_damaged: Callable[[], None]) -> Generator[list[It
             try:
                 # The spool folder is the user's own, like the database beside it; marshal
                 # builds only lists, strings and numbers from it.
-                yield [_from_json(list(d)) for d in marshal.loads(payload)]  # noqa: S302
+                block = marshal.loads(payload)  # noqa: S302
+                yield [d if type(d) is tuple else _from_json(list(d)) for d in block]
             except Exception:
                 on_damaged()
 

@@ -138,7 +138,7 @@ class Writer(SpoolRecovery):
         if self._thread is None:
             self._start()
         if self._spilled or self._offline or len(self._queue) >= self.max_items:
-            self._spill([item])
+            self._spill_one(item)
             return
         self._queue.append(item)
         if self._idle:
@@ -241,6 +241,22 @@ class Writer(SpoolRecovery):
             self._spilled += len(items)
             self.spilled_total += len(items)
             if len(self._overflow) >= SPILL_BLOCK:
+                self._write_overflow()
+        if self._idle:
+            self._idle = False
+            self._wake.set()
+
+    def _spill_one(self, item: spool.Item) -> None:
+        """:meth:`_spill` of one item (a burst past the queue's size: every put lands here)."""
+        if item[0] == spool.BARRIER:
+            self._spill([item])
+            return
+        with self._spill_lock:
+            overflow = self._overflow
+            overflow.append(item)
+            self._spilled += 1
+            self.spilled_total += 1
+            if len(overflow) >= SPILL_BLOCK:
                 self._write_overflow()
         if self._idle:
             self._idle = False
