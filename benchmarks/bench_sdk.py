@@ -176,7 +176,8 @@ def child_anchor(sizes: Sizes) -> dict[str, Any]:
     (``executemany``, one transaction per writer batch) into a store that chaintrack's SqlStore
     created on a fresh file (identical schema and indexes) with chaintrack's pragmas."""
     from chaintrack.sdk.writer import BATCH_MAX
-    from chaintrack.store.sql import _EVENT_INSERT_SQLITE, SqlStore
+    from chaintrack.store.sql import SqlStore
+    from chaintrack.store.sqlitebulk import EVENT_INSERT
 
     path = Path(os.environ["CHAINTRACK_HOME"]) / "anchor.db"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +193,7 @@ def child_anchor(sizes: Sizes) -> dict[str, Any]:
          None)
         for i in range(n)
     ]  # fmt: skip
-    sql = _EVENT_INSERT_SQLITE  # the statement the store runs
+    sql = EVENT_INSERT  # the statement the store runs with executemany
     t0 = time.perf_counter()
     for start in range(0, n, BATCH_MAX):
         conn.execute("BEGIN")

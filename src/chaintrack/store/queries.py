@@ -55,7 +55,7 @@ from chaintrack.store.views import (
     TracePage,
 )
 
-#: See ``sql._NAN_TEXT``: the marker of a NaN scalar that SQLite stored as NULL.
+#: See ``sqlitebulk._nan_as_null``: the marker of a NaN scalar that SQLite stored as NULL.
 NAN_TEXT = "NaN"
 #: Page sizes are capped so that one request cannot ask for a whole task.
 MAX_LIMIT = 1_000

@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 
-from chaintrack.store import pgspans, rollups, searchtext
+from chaintrack.store import pgspans, rollups, searchtext, sqlitebulk
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
@@ -162,6 +162,8 @@ def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
         stats["price_source"] = row.get("price_source") or stats["price_source"]
 
 
+#: The spans table's float columns (an infinity takes the executemany path).
+_FLOAT_COLUMNS = ("start_time", "end_time", "latency_ms", "cost_usd")
 #: Span ids per "which of these are stored already" query on SQLite.
 _LOOKUP_CHUNK = 500
 
@@ -201,14 +203,9 @@ def _store_new(
             stored.update((task_id, span_id) for (span_id,) in found)
     new = [row for row in rows if (row["task_id"], row["span_id"]) not in stored]
     if new:
-        columns = list(new[0])
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
-            # Every row has its columns in one order (built by _row_and_payload).
-            [tuple(row.values()) for row in new],
-        )
+        # Every row has its columns in one order (built by _row_and_payload); one statement
+        # for the batch, without taking the GIL row by row (see sqlitebulk.py).
+        sqlitebulk.insert_dicts(conn, table.name, new, _FLOAT_COLUMNS)
     return [(row["task_id"], row["span_id"]) for row in new]
 
 

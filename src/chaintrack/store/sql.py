@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,14 +23,14 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext
+from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext, sqlitebulk
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
 from chaintrack.store.evalsql import EvalSqlMixin
 from chaintrack.store.evaltables import eval_results
 from chaintrack.store.feedback import FeedbackMixin
-from chaintrack.store.queries import NAN_TEXT, QueryMixin, event_from_row
+from chaintrack.store.queries import QueryMixin, event_from_row
 from chaintrack.store.records import (
     DELETED_PARAMETER,
     ArtifactRecord,
@@ -45,7 +44,6 @@ from chaintrack.store.records import (
     WriteBatch,
 )
 from chaintrack.store.schema import (
-    EVENT_COLUMNS,
     artifacts,
     configurations,
     event_counts,
@@ -65,11 +63,6 @@ from chaintrack.text.prices import default_table
 #: How long a writer waits for another process's write transaction before retrying.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _LOCK_RETRIES = 20
-
-_EVENT_INSERT_SQLITE = (  # built from constant column names only
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -98,41 +91,6 @@ def _begin_immediate(conn: Connection) -> None:
 
 def _begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
-
-
-#: SQLite stores a NaN as NULL. A NaN scalar (a diverged loss) is therefore written as a NULL
-#: value with this marker in the ``text`` column (unused by scalars) and read back as NaN
-#: (``queries.event_from_row``). PostgreSQL stores NaN itself.
-_NAN_TEXT = NAN_TEXT
-
-
-def _nan_as_null(row: EventRow) -> EventRow:
-    task_id, writer, seq, kind, ts, metric, variant, iteration, value, level, _, data = row
-    if value is None or not math.isnan(value):
-        return row
-    return (task_id, writer, seq, kind, ts, metric, variant, iteration, None, level, _NAN_TEXT,
-            data)  # fmt: skip
-
-
-def _sqlite_event_rows(rows: list[EventRow]) -> list[EventRow]:
-    # NaN is the only float unequal to itself: the common case (no NaN) costs no copy.
-    if all(r[8] == r[8] for r in rows):
-        return rows
-    return [_nan_as_null(r) for r in rows]
-
-
-def _insert_sqlite_events(conn: Connection, rows: list[EventRow]) -> Counter[tuple[str, str]]:
-    """Store ``rows``, skipping keys stored already; how many were stored per (task, kind)."""
-    groups: dict[tuple[str, str], list[EventRow]] = {}
-    for row in rows:
-        groups.setdefault((row[0], row[3]), []).append(row)
-    stored: Counter[tuple[str, str]] = Counter()
-    for key, group in groups.items():
-        # The hot path: the driver's executemany on plain tuples; its rowcount is the number
-        # of rows inserted (not those ignored).
-        result = conn.exec_driver_sql(_EVENT_INSERT_SQLITE, _sqlite_event_rows(group))
-        stored[key] = result.rowcount
-    return stored
 
 
 def _clean(value: Any) -> Any:
@@ -382,7 +340,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
             conn.execute(self._upsert(configurations, rows, ["task_id", "name"]), rows)
         if batch.events:
             if self.dialect == "sqlite":
-                stored = _insert_sqlite_events(conn, batch.events)
+                stored = sqlitebulk.insert_events(conn, batch.events)
             else:
                 stored = pgcopy.copy_events(conn, batch.events)
             self._count_events(conn, stored)
