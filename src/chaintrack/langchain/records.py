@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,11 +53,23 @@ def list_name(action: str) -> str:
     return LIST_NAMES.get(action, f"{action}_records")
 
 
-@functools.lru_cache(maxsize=1024)  # a run's start is written in its start and end records
 def iso(ts: float | None) -> str | None:
+    """``ts`` as ``datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="microseconds")``
+    writes it (the same rounding: half to even), with the part up to the second computed once
+    per second: every record carries one or two of these."""
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat(timespec="microseconds")
+    second = math.floor(ts)
+    micro = round((ts - second) * 1e6)
+    if micro >= 1_000_000:
+        second += 1
+        micro -= 1_000_000
+    return f"{_iso_second(second)}.{micro:06d}+00:00"
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, tz=dt.timezone.utc).isoformat()[:-6]
 
 
 @dataclass
