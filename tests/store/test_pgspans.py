@@ -1,5 +1,6 @@
 """PostgreSQL: the span index's rows go in with binary COPY (``store/pgspans.py``). A replayed
-span adds nothing, a text row already there (left by an older version) does not lose the batch,
+span adds nothing, a text row already there (left by an older version) does not lose the others
+when the text is indexed,
 and two batches in one transaction both reach the index."""
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ def test_a_replayed_batch_counts_its_spans_once(postgres_uri: str) -> None:
         assert _rows(postgres_uri, "SELECT spans, llm_calls, prompt_tokens FROM task_stats") == [
             (8, 8, 80)
         ]
+        # Queued once per span stored (not per span written), indexed by the next catch-up.
+        assert _rows(postgres_uri, "SELECT count(*) FROM span_text_pending") == [(8,)]
+        assert store.index_text() == 8
         assert _rows(postgres_uri, "SELECT count(*) FROM span_text") == [(8,)]
+        assert _rows(postgres_uri, "SELECT count(*) FROM span_text_pending") == [(0,)]
         assert store.trace_page("t1", 0, 50).total_roots == 8
     finally:
         store.close()

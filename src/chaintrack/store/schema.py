@@ -27,9 +27,9 @@ from chaintrack.store import searchtext
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 KNOWN_REVISIONS: tuple[str, ...] = (
-    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"
 )  # fmt: skip
 
 metadata = MetaData()
@@ -315,6 +315,22 @@ saved_searches = Table(
     Column("name", String(256), primary_key=True),
     Column("query", Text, nullable=False),
     Column("created", Float, nullable=False),
+)
+
+# -- Revision 0009: the spans' text waiting for the full-text index ----------------------------
+#: The text rows of spans stored but not yet in ``span_text`` (written in the transaction that
+#: stores the spans; moved into the index in bulk by ``store/textindex.py``). ``id`` is the
+#: order they came in (SQLite: the rowid).
+span_text_pending = Table(
+    "span_text_pending",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("task_id", String(32), nullable=False),
+    Column("span_id", String(64), nullable=False),
+    Column("name", Text, nullable=True),
+    Column("input", Text, nullable=True),
+    Column("output", Text, nullable=True),
+    Column("error", Text, nullable=True),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

@@ -280,7 +280,7 @@ def index_spans(
     if not totals:
         return
     if head:
-        searchtext.insert_rows(conn, [
+        searchtext.queue_rows(conn, [
             searchtext.text_row(r["task_id"], r["span_id"], r["name"],
                                 payloads[r["task_id"], r["span_id"]])
             for r in stored

@@ -24,7 +24,7 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext
+from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext, textindex
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
@@ -406,6 +406,11 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
         # In key order: concurrent writers take their row locks in one order (no deadlock).
         rows = [{"task_id": t, "kind": k, "events": stored[t, k]} for t, k in sorted(stored)]
         conn.execute(stmt, rows)
+
+    def index_text(self, limit: int | None = None, background: bool = False) -> int:
+        """Move the spans' text waiting for the full-text index into it (at most ``limit``
+        rows); how many were moved. See ``store/textindex.py``."""
+        return textindex.catch_up(self._write_engine, limit=limit, background=background)
 
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
