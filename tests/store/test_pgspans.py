@@ -65,6 +65,7 @@ def test_a_text_row_already_there_does_not_lose_the_batch(postgres_uri: str) -> 
                               "VALUES ('t1', 's2', 'stale')"))  # fmt: skip
         engine.dispose()
         store.write(_batch("t1", range(1, 4)))
+        assert store.index_text() == 4
         assert _rows(postgres_uri, "SELECT count(*) FROM spans") == [(4,)]
         texts = dict(_rows(postgres_uri, "SELECT span_id, input FROM span_text"))
         assert texts == {"s0": "question <b>0</b>", "s1": "question <b>1</b>", "s2": None,

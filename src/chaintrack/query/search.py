@@ -215,7 +215,7 @@ def _broad(conn: Connection, node: Node | None) -> frozenset[tuple[str, str]]:
         needle = Compiler(query="", context=Context(conn.dialect.name)).text(cond, value)
         if len(needle) < MIN_TRIGRAM or (cond.field, needle) in found:
             continue
-        matches = select(literal_column("1")).select_from(span_text).where(
+        matches: Select[Any] = select(literal_column("1")).select_from(span_text).where(
             literal_column("span_text").op("MATCH")(fts_phrase(cond.field, needle))
         ).limit(BROAD)  # fmt: skip
         count = conn.execute(select(func.count()).select_from(matches.subquery())).scalar()
