@@ -1,0 +1,117 @@
+"""The full-text index off the write path: stored spans' text waits in ``span_text_pending``
+until a catch-up indexes it (``store/textindex.py``), a text search catches up first so that
+what was stored is found at once, and a broad needle on SQLite is tested span by span newest
+first, with the same results as the brute-force filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from search_data import NOW, brute, contains, load, make_spans
+from sqlalchemy import text
+
+from chaintrack.query import search
+from chaintrack.query.search import search_page
+from chaintrack.store.sql import SqlStore
+
+TASKS, SPANS = make_spans()
+
+
+def _count(store: SqlStore, table: str) -> int:
+    with store._read_engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+
+
+@pytest.fixture
+def loaded(store_uri: str) -> Iterator[SqlStore]:
+    store = SqlStore(store_uri)
+    load(store, TASKS, SPANS)
+    yield store
+    store.close()
+
+
+def test_stored_text_waits_for_the_index_and_a_search_indexes_it_first(loaded: SqlStore) -> None:
+    # The write stored the spans and queued their text; nothing was tokenized.
+    assert _count(loaded, "span_text_pending") == len(SPANS)
+    assert _count(loaded, "span_text") == 0
+    expected = brute(SPANS, TASKS, lambda s, t: contains(s["output"], "refund"))
+    assert expected
+    with loaded._read_engine.connect() as conn:
+        page = search_page(conn, 'output ~ "refund"', limit=1000)
+    assert {r["span_id"] for r in page.rows} == expected
+    assert _count(loaded, "span_text_pending") == 0
+    assert _count(loaded, "span_text") == len(SPANS)
+    # Spans stored after that are found by the next search at once.
+    more = [dict(s, span_id=f"late{n}", output="a late refund") for n, s in enumerate(SPANS[:3])]
+    load(loaded, [], more)
+    assert _count(loaded, "span_text_pending") == 3
+    with loaded._read_engine.connect() as conn:
+        page = search_page(conn, 'output ~ "LATE REFUND"', limit=1000)
+    assert {r["span_id"] for r in page.rows} == {"late0", "late1", "late2"}
+
+
+def test_resetting_a_task_drops_its_waiting_text(loaded: SqlStore) -> None:
+    task_id = TASKS[0].id
+    loaded.reset_task(task_id)
+    with loaded._read_engine.connect() as conn:
+        left = conn.execute(
+            text("SELECT count(*) FROM span_text_pending WHERE task_id = :t"), {"t": task_id}
+        ).scalar_one()
+    assert left == 0
+    assert loaded.index_text() == len([s for s in SPANS if s["task_id"] != task_id])
+
+
+TEXT_CASES: list[tuple[str, Any]] = [
+    ('output ~ "refund"', lambda s: contains(s["output"], "refund")),
+    ('input ~ "REFUND" and not output ~ "refund"',
+     lambda s: contains(s["input"], "refund") and not contains(s["output"], "refund")),
+    ('output ~ "refund" and kind = chat_model',
+     lambda s: contains(s["output"], "refund") and s["kind"] == "chat_model"),
+    ('name ~ "ship" or output ~ "order"',
+     lambda s: contains(s["name"], "ship") or contains(s["output"], "order")),
+    ('output = "hello hello hello hello"', lambda s: s["output"] == "hello hello hello hello"),
+    ('not input ~ "café"', lambda s: not contains(s["input"], "café")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("recent", [20, 250])
+@pytest.mark.parametrize(("query", "predicate"), TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_broad_needles_tested_span_by_span_give_the_brute_force_pages(
+    loaded: SqlStore, monkeypatch: pytest.MonkeyPatch, query: str, predicate: Any, recent: int
+) -> None:
+    """With every needle taken as broad (``BROAD`` = 1), SQLite tests each span against the
+    index by rowid while walking the newest spans: the pages are the brute-force filter's, in
+    time order, whether the newest spans hold the page (250 of 300) or not (20: the index's matches
+    answer)."""
+    monkeypatch.setattr("chaintrack.query.compiler.clock", lambda: NOW)
+    monkeypatch.setattr(search, "BROAD", 1)
+    monkeypatch.setattr(search, "RECENT", recent)
+    walked: list[bool] = []
+    original = search._recent_first
+
+    def spy(*args: Any) -> Any:
+        found = original(*args)
+        walked.append(found is not None)
+        return found
+
+    monkeypatch.setattr(search, "_recent_first", spy)
+    by_time = sorted(SPANS, key=lambda s: (-s["start_time"], s["task_id"], s["span_id"]))
+    expected = [s["span_id"] for s in by_time if predicate(s)]
+    assert expected
+    with loaded._read_engine.connect() as conn:
+        got = [r["span_id"] for o in (0, 7, 14)
+               for r in search_page(conn, query, offset=o, limit=7).rows]  # fmt: skip
+        probes = search._broad(conn, search.parse(query))
+    assert got == expected[:21]
+    if loaded.dialect == "sqlite":
+        assert probes, "the needles were taken as broad"
+        if recent == 250 and len(expected) > 30:
+            assert walked[0], "the first page came from the walk over the newest spans"
+
+
+def test_a_rare_needle_is_answered_from_the_index_matches(loaded: SqlStore) -> None:
+    with loaded._read_engine.connect() as conn:
+        search.ensure_indexed(conn)
+        assert search._broad(conn, search.parse('output ~ "refund"')) == frozenset()
