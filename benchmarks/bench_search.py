@@ -329,8 +329,10 @@ def cached_store(uri: str, spans: int, end: float) -> tuple[SqlStore, str]:
     else:
         with store._write_engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    return store, (f"{spans:,} spans loaded in {seconds:.0f} s ({spans / seconds:,.0f}/s), "
-                   f"their {indexed:,} texts then indexed in {catch_up:.0f} s")
+    return store, (
+        f"{spans:,} spans loaded in {seconds:.0f} s ({spans / seconds:,.0f}/s), "
+        f"their {indexed:,} texts then indexed in {catch_up:.0f} s"
+    )
 
 
 def server_times(store: SqlStore, paths: list[str]) -> list[tuple[float, float, int]]:

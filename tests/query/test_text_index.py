@@ -21,7 +21,7 @@ TASKS, SPANS = make_spans()
 
 def _count(store: SqlStore, table: str) -> int:
     with store._read_engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 @pytest.fixture

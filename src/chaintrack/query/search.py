@@ -179,7 +179,7 @@ def ensure_indexed(conn: Connection) -> None:
     the rows indexed)."""
     from chaintrack.store import textindex
 
-    textindex.catch_up(conn.engine)
+    textindex.catch_up(conn.engine)  # the totals too
 
 
 def _conditions(node: Node | None) -> Iterator[Condition]:

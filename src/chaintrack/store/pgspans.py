@@ -50,7 +50,8 @@ _MOVE = (  # built from constant names only
 _EMPTY = f"DELETE FROM {_STAGE}"  # noqa: S608 - a constant name
 _TEXT_COLUMNS = "task_id, span_id, name, input, output, error"
 _COPY_TEXT = f"COPY span_text ({_TEXT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-_COPY_PENDING = f"COPY span_text_pending ({_TEXT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_PENDING = f"COPY span_text_pending ({_TEXT_COLUMNS}, totals) FROM STDIN (FORMAT BINARY)"
+_PENDING_TYPES = ("varchar", "varchar", "text", "text", "text", "text", "int2")
 _TEXT_TYPES = ("varchar", "varchar", "text", "text", "text", "text")
 _TEXT_INSERT = (
     f"INSERT INTO span_text ({_TEXT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608
@@ -84,8 +85,8 @@ def store_spans(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[str,
 
 
 def queue_text(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Queue the text rows of spans just stored for the full-text index."""
-    _copy(conn, _COPY_PENDING, _TEXT_TYPES, rows)
+    """Queue the text rows of spans just stored for the full-text index and the totals."""
+    _copy(conn, _COPY_PENDING, _PENDING_TYPES, ((*row, 1) for row in rows))
 
 
 def store_text(conn: Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -318,9 +319,10 @@ saved_searches = Table(
 )
 
 # -- Revision 0009: the spans' text waiting for the full-text index ----------------------------
-#: The text rows of spans stored but not yet in ``span_text`` (written in the transaction that
-#: stores the spans; moved into the index in bulk by ``store/textindex.py``). ``id`` is the
-#: order they came in (SQLite: the rowid).
+#: The spans stored but not yet in the full-text index ``span_text`` (their text rows) nor, when
+#: ``totals`` is 1, in the dashboards' totals: written in the transaction that stores the spans,
+#: moved into both in bulk by ``store/textindex.py``. ``id`` is the order they came in (SQLite:
+#: the rowid).
 span_text_pending = Table(
     "span_text_pending",
     metadata,
@@ -331,6 +333,7 @@ span_text_pending = Table(
     Column("input", Text, nullable=True),
     Column("output", Text, nullable=True),
     Column("error", Text, nullable=True),
+    Column("totals", SmallInteger, nullable=False, server_default="0"),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

@@ -111,14 +111,15 @@ def text_row(task_id: str, span_id: str, name: str, payload: dict[str, Any]) -> 
 
 
 _QUEUE = (
-    "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error, totals) "
+    "VALUES (?, ?, ?, ?, ?, ?, 1)"
 )
 
 
 def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Queue the text rows of spans just stored for the index (``store/textindex.py``), in the
-    transaction that stores them: a process that dies before they are indexed loses nothing."""
+    """Queue the text rows of spans just stored for the index and the dashboards' totals
+    (``store/textindex.py``), in the transaction that stores them: a process that dies before
+    they are indexed loses nothing."""
     if not rows:
         return
     if conn.dialect.name == "sqlite":

@@ -222,6 +222,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
             self._read_engine = self._sqlite_engine(path, _begin_deferred)
             for engine in (self._write_engine, self._read_engine):
                 repair.install_damage_mapping(engine, path)
+            textindex.register(self._read_engine, self._write_engine)
             default_blobs = path.parent / "files"
         else:
             self.path = None
@@ -408,8 +409,8 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
         conn.execute(stmt, rows)
 
     def index_text(self, limit: int | None = None, background: bool = False) -> int:
-        """Move the spans' text waiting for the full-text index into it (at most ``limit``
-        rows); how many were moved. See ``store/textindex.py``."""
+        """Move the spans waiting for the full-text index and the dashboards' totals into them
+        (at most ``limit`` spans); how many were moved. See ``store/textindex.py``."""
         return textindex.catch_up(self._write_engine, limit=limit, background=background)
 
     def reset_task(self, task_id: str) -> None:

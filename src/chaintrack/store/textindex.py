@@ -1,18 +1,21 @@
-"""Moving the spans' text from ``span_text_pending`` into the full-text index ``span_text``.
+"""Moving the spans stored into the full-text index ``span_text`` and the dashboards' totals.
 
-Storing a span does not tokenize its text (the trigram index cost more than the rest of the
-write): the write transaction adds the span's text row to the plain table
-``span_text_pending``, and :func:`catch_up` moves pending rows into the index in bulk, a chunk
-per short transaction of its own (``INSERT … SELECT`` then ``DELETE``, in SQL; larger
-transactions also index faster than the writes' batches did). Pending rows are written with the
-spans, so a process that dies before they are indexed loses nothing: whoever catches up next
-indexes them.
+Storing a span neither tokenizes its text nor adds it to the totals (the trigram index and the
+totals' upserts cost more than the rest of the write): the write transaction adds the span's
+text row to the plain table ``span_text_pending``, and :func:`catch_up` moves pending rows into
+the index in bulk, a chunk per short transaction of its own (``INSERT … SELECT`` then
+``DELETE``, in SQL; larger transactions also index faster than the writes' batches did), adding
+the chunk's spans to the totals (``store/rollups.py``) in the same transaction. Pending rows are
+written with the spans, so a process that dies before they are indexed loses nothing: whoever
+catches up next indexes and totals them. Resetting a task drops its pending rows; moving a task
+to another project needs nothing (its pending spans are totalled under the project it has
+when they are).
 
 Who catches up:
 
-- every text search (``~`` or ``=`` on name, input, output, error; ``query/search.py``) first
-  catches the index up with every row pending when it starts, so its results are complete: a
-  span stored (flushed) before the search is found by it;
+- every text search (``~`` or ``=`` on name, input, output, error; ``query/search.py``) and
+  every dashboard (``query/stats.py``) first catches up with every row pending when it starts,
+  so its results are complete: a span stored (flushed) before is found and counted;
 - the tracking server (``chaintrack server``, ``chaintrack ui``) runs a thread named
   ``chaintrack-indexer`` that catches up every ``CHAINTRACK_INDEX_INTERVAL`` seconds;
 - the SDK's writer thread catches up after a write that emptied its queue (never in the
@@ -28,25 +31,33 @@ it moves), so a search can test a span against the index by rowid (``query/searc
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import weakref
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-log = logging.getLogger("chaintrack.store")
+from chaintrack.store import rollups
 
 #: Rows moved per transaction.
 CHUNK = 5_000
+#: The engine that writes (SQLite: BEGIN IMMEDIATE) for each engine of a store that reads.
+_WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 _TEXT = "task_id, span_id, name, input, output, error"
+_SPAN = ("s.task_id, s.start_time, s.kind, s.model_name, s.latency_ms, s.status, "
+         "s.prompt_tokens, s.completion_tokens, s.total_tokens, s.cost_usd")  # fmt: skip
 _ANY = "SELECT id FROM span_text_pending ORDER BY id LIMIT 1"
 _TOP = "SELECT max(id) FROM span_text_pending"
 # The last id of the next chunk, up to ``top`` (the rows pending when catching up began).
 _SQLITE_NEXT = (
     "SELECT max(id) FROM (SELECT id FROM span_text_pending WHERE id <= ? ORDER BY id LIMIT ?)"
 )
-# CROSS JOIN keeps the pending rows the outer loop (each span found by its key). OR REPLACE:
-# a span indexed before (a store repaired from one whose index was kept) is indexed once.
+# CROSS JOIN keeps the pending rows the outer loop (each span found by its key).
+_SQLITE_TOTALS = (
+    f"SELECT {_SPAN} FROM span_text_pending p CROSS JOIN spans s "  # noqa: S608
+    "ON s.task_id = p.task_id AND s.span_id = p.span_id WHERE p.id <= ? AND p.totals = 1"
+)
+# OR REPLACE: a span indexed before (a store repaired from one whose index was kept) is
+# indexed once.
 _SQLITE_MOVE = (
     "INSERT OR REPLACE INTO span_text (rowid, task_id, span_id, name, input, output, error) "
     "SELECT s.rowid, p.task_id, p.span_id, p.name, p.input, p.output, p.error "
@@ -60,71 +71,70 @@ def _pg_move(skip_locked: bool) -> str:
     lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
     return (
         "WITH moved AS (DELETE FROM span_text_pending WHERE id IN (SELECT id FROM "  # noqa: S608
-        f"span_text_pending WHERE id <= %s ORDER BY id LIMIT %s {lock}) RETURNING {_TEXT}), "
+        f"span_text_pending WHERE id <= %s ORDER BY id LIMIT %s {lock}) "
+        f"RETURNING {_TEXT}, totals), "
         f"added AS (INSERT INTO span_text ({_TEXT}) SELECT {_TEXT} FROM moved "
-        "ORDER BY task_id, span_id ON CONFLICT DO NOTHING) SELECT count(*) FROM moved"
+        "ORDER BY task_id, span_id ON CONFLICT DO NOTHING) "
+        f"SELECT m.totals, {_SPAN} FROM moved m LEFT JOIN spans s "
+        "ON s.task_id = m.task_id AND s.span_id = m.span_id"
     )
 
 
+_SPAN_KEYS = ("task_id", "start_time", "kind", "model_name", "latency_ms", "status",
+              "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")  # fmt: skip
+
+
+def register(read: Engine, write: Engine) -> None:
+    """Catch up through ``write`` when asked with ``read`` (a store's two SQLite engines)."""
+    _WRITERS[read] = write
+
+
 def catch_up(engine: Engine, *, limit: int | None = None, background: bool = False) -> int:
-    """Index the text rows pending when called (at most ``limit`` of them), ``CHUNK`` per
-    transaction; how many were moved. ``background``: on PostgreSQL, step over rows another
-    indexer is moving instead of waiting for it (a search waits, to see them indexed)."""
-    if engine.dialect.name == "sqlite":
-        return _catch_up_sqlite(engine, limit)
-    return _catch_up_pg(engine, limit, background)
-
-
-def _catch_up_sqlite(engine: Engine, limit: int | None) -> int:
-    # The pool's DBAPI connection, so that the transaction takes the write lock when it begins
-    # (BEGIN IMMEDIATE) whichever of the store's engines it comes from.
-    raw: Any = engine.raw_connection()
-    moved = 0
-    try:
-        cursor = raw.cursor()
-        if cursor.execute(_ANY).fetchone() is None:
-            return 0
-        top = cursor.execute(_TOP).fetchone()[0]
-        while top is not None and (limit is None or moved < limit):
-            size = CHUNK if limit is None else min(CHUNK, limit - moved)
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                last = cursor.execute(_SQLITE_NEXT, (top, size)).fetchone()[0]
-                if last is not None:
-                    cursor.execute(_SQLITE_MOVE, (last,))
-                    moved += cursor.execute(_SQLITE_DELETE, (last,)).rowcount
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            if last is None or last >= top:
-                break
-        cursor.close()
-    finally:
-        raw.close()
-    return moved
-
-
-def _catch_up_pg(engine: Engine, limit: int | None, background: bool) -> int:
-    moved = 0
-    statement = _pg_move(background)
+    """Index and total the spans pending when called (at most ``limit`` of them), ``CHUNK``
+    per transaction; how many were moved. ``background``: on PostgreSQL, step over rows
+    another indexer is moving instead of waiting for it (a search waits, to see them)."""
+    engine = _WRITERS.get(engine, engine)
     with engine.connect() as conn:
         if conn.exec_driver_sql(_ANY).first() is None:
             conn.rollback()
             return 0
         top = conn.exec_driver_sql(_TOP).scalar()
         conn.rollback()
+        moved = 0
         while top is not None and (limit is None or moved < limit):
             size = CHUNK if limit is None else min(CHUNK, limit - moved)
             with conn.begin():
-                count = int(conn.exec_driver_sql(statement, (top, size)).scalar_one())
+                if engine.dialect.name == "sqlite":
+                    count, last = _move_sqlite(conn, top, size)
+                else:
+                    count, last = _move_pg(conn, top, size, background)
             moved += count
-            if count == 0:
+            if count == 0 or (last is not None and last >= top):
                 break
     return moved
 
 
+def _move_sqlite(conn: Connection, top: int, size: int) -> tuple[int, int | None]:
+    last = conn.exec_driver_sql(_SQLITE_NEXT, (top, size)).scalar()
+    if last is None:
+        return 0, None
+    totalled = [dict(zip(_SPAN_KEYS, r, strict=True))
+                for r in conn.exec_driver_sql(_SQLITE_TOTALS, (last,))]  # fmt: skip
+    conn.exec_driver_sql(_SQLITE_MOVE, (last,))
+    count = conn.exec_driver_sql(_SQLITE_DELETE, (last,)).rowcount
+    rollups.add_spans(conn, totalled)
+    return count, int(last)
+
+
+def _move_pg(conn: Connection, top: int, size: int, background: bool) -> tuple[int, None]:
+    found = conn.exec_driver_sql(_pg_move(background), (top, size)).all()
+    totalled = [dict(zip(_SPAN_KEYS, r[1:], strict=True))
+                for r in found if r[0] == 1 and r[1] is not None]  # fmt: skip
+    rollups.add_spans(conn, totalled)
+    return len(found), None
+
+
 def pending(engine: Engine) -> int:
-    """How many text rows wait for the index."""
-    with engine.connect() as conn:
+    """How many spans wait for the index."""
+    with _WRITERS.get(engine, engine).connect() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM span_text_pending").scalar_one())

@@ -1,5 +1,7 @@
-"""Indexing the spans' text off the write path: ``span_text_pending`` holds the text rows of
-spans stored but not yet in the full-text index (``store/textindex.py`` moves them in bulk).
+"""Indexing the spans' text and totalling them off the write path: ``span_text_pending`` holds
+the spans stored but not yet in the full-text index nor (``totals`` = 1) in the dashboards'
+totals (``store/textindex.py`` moves them into both in bulk). The spans stored before this
+revision are in the totals already (``totals`` = 0).
 
 On SQLite the index's rows now carry their span's rowid (a search tests one span against the
 index by it): the rows indexed before this revision are queued again, to be re-indexed under
@@ -33,6 +35,7 @@ def upgrade() -> None:
         sa.Column("input", sa.Text, nullable=True),
         sa.Column("output", sa.Text, nullable=True),
         sa.Column("error", sa.Text, nullable=True),
+        sa.Column("totals", sa.SmallInteger, nullable=False, server_default="0"),
     )
     conn = op.get_bind()
     if conn.dialect.name != "sqlite":
