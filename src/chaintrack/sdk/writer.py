@@ -456,14 +456,15 @@ class Writer(SpoolRecovery):
             if self._queue or self._spilled or self._ready_sources:
                 self._idle = False
                 continue
+            self._guarded(self._index_text, barriers)
             self._wake.wait(_IDLE_WAIT)
             self._wake.clear()
             self._idle = False
 
     def _index_text(self, barriers: list[threading.Event]) -> None:
-        """After a write that emptied the queue (no flush waiting, not closing): index a
-        bounded chunk of the spans' text the store holds waiting (``store/textindex.py``; a
-        store behind a server indexes its own)."""
+        """After a write that emptied the queue, and when idle (no flush waiting, not
+        closing): index and total a bounded chunk of the spans the store holds waiting
+        (``store/textindex.py``; a store behind a server indexes its own)."""
         index = getattr(self.store, "index_text", None)
         if index is None or self._queue or barriers or self._stop:
             return
