@@ -17,6 +17,7 @@ from chaintrack.query.search import search_page
 from chaintrack.store.sql import SqlStore
 
 TASKS, SPANS = make_spans()
+BROAD_DEFAULT = search.BROAD
 
 
 def _count(store: SqlStore, table: str) -> int:
@@ -115,3 +116,63 @@ def test_a_rare_needle_is_answered_from_the_index_matches(loaded: SqlStore) -> N
     with loaded._read_engine.connect() as conn:
         search.ensure_indexed(conn)
         assert search._broad(conn, search.parse('output ~ "refund"')) == frozenset()
+
+
+def test_a_0008_store_with_spans_upgrades_into_a_searchable_0009_store(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revision 0009 on a store of revision 0008 that holds spans (indexed and totalled the old
+    way): every text search still finds what the brute-force filter does, span by span too
+    (SQLite re-indexes the old rows under their spans' rowids), and no total counts twice."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from chaintrack.store import migrate, schema
+
+    store = SqlStore(store_uri)
+    load(store, TASKS, SPANS)
+    assert store.index_text() == len(SPANS)
+    store.close()
+    engine = create_engine(store_uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0008")  # type: ignore[arg-type]
+    assert migrate.current_revision(engine) == "0008"
+    assert "span_text_pending" not in inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM span_text")).scalar_one() == len(SPANS)
+        if engine.dialect.name == "sqlite":
+            # Revision 0008 numbered its index rows in its own order, not as the spans: here
+            # the reverse of theirs.
+            columns = "task_id, span_id, name, input, output, error"
+            rows = conn.execute(text(f"SELECT {columns} FROM span_text ORDER BY rowid DESC")).all()
+            conn.execute(text("DELETE FROM span_text"))
+            conn.execute(
+                text(f"INSERT INTO span_text ({columns}) VALUES (:a, :b, :c, :d, :e, :f)"),
+                [dict(zip("abcdef", r, strict=True)) for r in rows],
+            )
+    engine.dispose()
+
+    upgraded = SqlStore(store_uri)  # opening upgrades
+    try:
+        assert upgraded.opened_at_revision == "0008"
+        assert migrate.current_revision(upgraded._write_engine) == schema.HEAD_REVISION
+        monkeypatch.setattr("chaintrack.query.compiler.clock", lambda: NOW)
+        by_time = sorted(SPANS, key=lambda s: (-s["start_time"], s["task_id"], s["span_id"]))
+        for broad in (BROAD_DEFAULT, 1):
+            monkeypatch.setattr(search, "BROAD", broad)
+            monkeypatch.setattr(search, "RECENT", 250)
+            for query, predicate in TEXT_CASES:
+                expected = [s["span_id"] for s in by_time if predicate(s)]
+                with upgraded._read_engine.connect() as conn:
+                    every = [r["span_id"] for r in search_page(conn, query, limit=1000).rows]
+                    first = [r["span_id"] for o in (0, 7, 14)
+                             for r in search_page(conn, query, offset=o, limit=7).rows]  # fmt: skip
+                assert every == expected, query
+                assert first == expected[:21], query
+        assert _count(upgraded, "span_text_pending") == 0
+        assert _count(upgraded, "span_text") == len(SPANS)
+        with upgraded._read_engine.connect() as conn:
+            calls = conn.execute(text("SELECT sum(calls) FROM span_rollups")).scalar_one()
+        assert calls == len(SPANS), "the spans totalled before the upgrade count once"
+    finally:
+        upgraded.close()
