@@ -82,12 +82,13 @@ TEXT_CASES: list[tuple[str, Any]] = [
 def test_broad_needles_tested_span_by_span_give_the_brute_force_pages(
     loaded: SqlStore, monkeypatch: pytest.MonkeyPatch, query: str, predicate: Any, recent: int
 ) -> None:
-    """With every needle taken as broad (``BROAD`` = 1), SQLite tests each span against the
-    index by rowid while walking the newest spans: the pages are the brute-force filter's, in
-    time order, whether the newest spans hold the page (250 of 300) or not (20: the index's matches
-    answer)."""
+    """With every needle taken as broad (``BROAD`` = 1, ``WALK_RATIO`` = 0), SQLite tests each
+    span against the index by rowid while walking the newest spans: the pages are the
+    brute-force filter's, in time order, whether the newest spans hold the page (250 of 300) or
+    not (20: the index's matches answer)."""
     monkeypatch.setattr("chaintrack.query.compiler.clock", lambda: NOW)
     monkeypatch.setattr(search, "BROAD", 1)
+    monkeypatch.setattr(search, "WALK_RATIO", 0)
     monkeypatch.setattr(search, "RECENT", recent)
     walked: list[bool] = []
     original = search._recent_first
@@ -160,6 +161,7 @@ def test_a_0008_store_with_spans_upgrades_into_a_searchable_0009_store(
         by_time = sorted(SPANS, key=lambda s: (-s["start_time"], s["task_id"], s["span_id"]))
         for broad in (BROAD_DEFAULT, 1):
             monkeypatch.setattr(search, "BROAD", broad)
+            monkeypatch.setattr(search, "WALK_RATIO", 0 if broad == 1 else search.WALK_RATIO)
             monkeypatch.setattr(search, "RECENT", 250)
             for query, predicate in TEXT_CASES:
                 expected = [s["span_id"] for s in by_time if predicate(s)]

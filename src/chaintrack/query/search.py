@@ -8,6 +8,7 @@ depends on the page, not on the number of spans (``benchmarks/bench_search.py``)
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -167,9 +168,13 @@ def search_page(
 RECENT = 50_000
 
 
-#: A text condition whose needle the index finds in this many spans or more is tested span by
-#: span (SQLite), newest first; one with fewer is answered from the index's set of matches.
+#: A text condition whose needle the index finds in ``sqrt(WALK_RATIO * spans)`` spans or more
+#: (and at least ``BROAD``) is tested span by span (SQLite), newest first; one with fewer is
+#: answered from the index's set of matches. The walk tests about ``page * spans / matches``
+#: spans at ~150 µs each (FTS5 seeks each trigram of the needle), the set costs ~8 µs a match:
+#: the walk is cheaper past ``sqrt(page * 150 / 8 * spans)`` matches (31,000 of 1,000,000).
 BROAD = 5_000
+WALK_RATIO = 1_000
 
 
 def ensure_indexed(conn: Connection) -> None:
@@ -197,8 +202,8 @@ def _has_text(node: Node | None) -> bool:
 
 
 def _broad(conn: Connection, node: Node | None) -> frozenset[tuple[str, str]]:
-    """The text conditions (field, needle) of ``node`` that the SQLite index matches in at
-    least ``BROAD`` spans (counted up to that many).
+    """The text conditions (field, needle) of ``node`` that the SQLite index matches in many
+    spans (see ``WALK_RATIO``; counted up to that many).
 
     ``output ~ "the"`` (in every span) answered from the index's matches reads a million of
     them and sorts them by time before the newest 50 are known (2.2 s). Tested span by span
@@ -207,6 +212,9 @@ def _broad(conn: Connection, node: Node | None) -> frozenset[tuple[str, str]]:
     all)."""
     if conn.dialect.name != "sqlite":
         return frozenset()
+    # The highest rowid: about the number of spans, read from the end of the table.
+    highest = conn.execute(select(func.max(literal_column("rowid"))).select_from(spans)).scalar()
+    threshold = max(BROAD, math.isqrt(WALK_RATIO * int(highest or 0)))
     found: set[tuple[str, str]] = set()
     for cond in _conditions(node):
         if cond.field not in FULL_TEXT or cond.op not in ("~", "=") or len(cond.values) != 1:
@@ -217,9 +225,9 @@ def _broad(conn: Connection, node: Node | None) -> frozenset[tuple[str, str]]:
             continue
         matches: Select[Any] = select(literal_column("1")).select_from(span_text).where(
             literal_column("span_text").op("MATCH")(fts_phrase(cond.field, needle))
-        ).limit(BROAD)  # fmt: skip
+        ).limit(threshold)  # fmt: skip
         count = conn.execute(select(func.count()).select_from(matches.subquery())).scalar()
-        if (count or 0) >= BROAD:
+        if (count or 0) >= threshold:
             found.add((cond.field, needle))
     return frozenset(found)
 
