@@ -249,8 +249,8 @@ Index("ix_spans_tokens", spans.c.total_tokens)
 #: Dashboards read these totals instead of the spans: one row per task, start hour (UTC, hours
 #: since the epoch), span kind, model ('' for none) and latency bucket (``query/rollups.py``:
 #: 8 per doubling, so percentiles are estimated within about 4.5%). A 30-day dashboard of a
-#: million spans reads a few thousand rows. Kept in the transaction that stores the spans,
-#: counting only spans not stored before.
+#: million spans reads a few thousand rows. Spans not stored before are queued with them and
+#: added by the indexer (``store/textindex.py``), which dashboards run first.
 span_rollups = Table(
     "span_rollups",
     metadata,
