@@ -78,7 +78,7 @@ def create_app(
     ingest = Ingest(store, ingest_queue or config.server_ingest_queue())
 
     sweeper = Sweeper(store)
-    indexer = Indexer(store)
+    indexer = Indexer(store, lambda: ingest.written)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

@@ -413,6 +413,10 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
         (at most ``limit`` spans); how many were moved. See ``store/textindex.py``."""
         return textindex.catch_up(self._write_engine, limit=limit, background=background)
 
+    def text_backlog(self) -> int:
+        """About how many spans wait for the index and the totals."""
+        return textindex.backlog(self._write_engine)
+
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
             rollups.remove_task(conn, task_id)

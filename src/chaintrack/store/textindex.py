@@ -134,7 +134,8 @@ def _move_pg(conn: Connection, top: int, size: int, background: bool) -> tuple[i
     return len(found), None
 
 
-def pending(engine: Engine) -> int:
-    """How many spans wait for the index."""
+def backlog(engine: Engine) -> int:
+    """About how many spans wait for the index (ids run in order: read off the key's ends)."""
     with _WRITERS.get(engine, engine).connect() as conn:
-        return int(conn.exec_driver_sql("SELECT count(*) FROM span_text_pending").scalar_one())
+        ends = conn.exec_driver_sql("SELECT min(id), max(id) FROM span_text_pending").first()
+    return 0 if ends is None or ends[0] is None else int(ends[1]) - int(ends[0]) + 1
