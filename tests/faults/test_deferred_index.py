@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fault_helpers import child_env, running_server
 from sqlalchemy import text
 
@@ -127,3 +128,37 @@ def test_the_sdk_writer_indexes_after_its_writes() -> None:
     assert _wait_until_indexed(engine, 10) == 0
     assert _count(engine, "SELECT count(*) FROM span_text") == SPANS
     task.close()
+
+
+def test_the_server_indexer_waits_for_a_quiet_interval_unless_too_much_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While writes keep coming in, the indexer leaves the queue be (the writes keep the cores
+    and the write lock); it indexes once a whole interval passes without writes, or at once
+    when more than ``MAX_BACKLOG`` spans wait."""
+    from chaintrack.server import indexer as indexer_module
+
+    uri = f"sqlite:///{tmp_path / 'busy.db'}"
+    _write_spans(uri, "a", SPANS)
+    opened = SqlStore(uri)
+    writes = [0]
+    monkeypatch.setenv("CHAINTRACK_INDEX_INTERVAL", "0.2")
+    indexer = indexer_module.Indexer(opened, lambda: writes[0])
+    indexer.start()
+    try:
+        busy_until = time.monotonic() + 1.5
+        while time.monotonic() < busy_until:  # a write every 20 ms
+            writes[0] += 1
+            time.sleep(0.02)
+        assert opened.text_backlog() == SPANS, "indexed while writes came in"
+        assert _wait_until_indexed(opened._read_engine, 10) == 0, "not indexed once quiet"
+        _write_spans(uri, "b", SPANS)
+        monkeypatch.setattr(indexer_module, "MAX_BACKLOG", SPANS)
+        busy_until = time.monotonic() + 10
+        while opened.text_backlog() and time.monotonic() < busy_until:
+            writes[0] += 1
+            time.sleep(0.02)
+        assert opened.text_backlog() == 0, "a backlog of MAX_BACKLOG spans is indexed while busy"
+    finally:
+        indexer.stop()
+        opened.close()

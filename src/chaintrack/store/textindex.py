@@ -39,8 +39,9 @@ from chaintrack.store import rollups
 
 #: Rows moved per transaction.
 CHUNK = 5_000
-#: The engine that writes (SQLite: BEGIN IMMEDIATE) for each engine of a store that reads.
-_WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: A SQLite store's two engines, (the one that reads, the one that writes: BEGIN IMMEDIATE),
+#: under each of them: the queue is looked at without the write lock, and moved with it.
+_PAIRS: weakref.WeakKeyDictionary[Engine, tuple[Engine, Engine]] = weakref.WeakKeyDictionary()
 
 _TEXT = "task_id, span_id, name, input, output, error"
 _SPAN = ("s.task_id, s.start_time, s.kind, s.model_name, s.latency_ms, s.status, "
@@ -85,21 +86,20 @@ _SPAN_KEYS = ("task_id", "start_time", "kind", "model_name", "latency_ms", "stat
 
 
 def register(read: Engine, write: Engine) -> None:
-    """Catch up through ``write`` when asked with ``read`` (a store's two SQLite engines)."""
-    _WRITERS[read] = write
+    """A store's two SQLite engines: look with ``read``, move with ``write``."""
+    _PAIRS[read] = _PAIRS[write] = (read, write)
 
 
 def catch_up(engine: Engine, *, limit: int | None = None, background: bool = False) -> int:
     """Index and total the spans pending when called (at most ``limit`` of them), ``CHUNK``
     per transaction; how many were moved. ``background``: on PostgreSQL, step over rows
     another indexer is moving instead of waiting for it (a search waits, to see them)."""
-    engine = _WRITERS.get(engine, engine)
-    with engine.connect() as conn:
-        if conn.exec_driver_sql(_ANY).first() is None:
-            conn.rollback()
+    reader, engine = _PAIRS.get(engine, (engine, engine))
+    with reader.connect() as look:
+        if look.exec_driver_sql(_ANY).first() is None:
             return 0
-        top = conn.exec_driver_sql(_TOP).scalar()
-        conn.rollback()
+        top = look.exec_driver_sql(_TOP).scalar()
+    with engine.connect() as conn:
         moved = 0
         while top is not None and (limit is None or moved < limit):
             size = CHUNK if limit is None else min(CHUNK, limit - moved)
@@ -136,6 +136,6 @@ def _move_pg(conn: Connection, top: int, size: int, background: bool) -> tuple[i
 
 def backlog(engine: Engine) -> int:
     """About how many spans wait for the index (ids run in order: read off the key's ends)."""
-    with _WRITERS.get(engine, engine).connect() as conn:
+    with _PAIRS.get(engine, (engine, engine))[0].connect() as conn:
         ends = conn.exec_driver_sql("SELECT min(id), max(id) FROM span_text_pending").first()
     return 0 if ends is None or ends[0] is None else int(ends[1]) - int(ends[0]) + 1
