@@ -178,9 +178,10 @@ HEARTBEAT_TIMEOUT = Setting(
 INDEX_INTERVAL = Setting(
     "CHAINTRACK_INDEX_INTERVAL",
     "1",
-    "Seconds between two catch-ups of the full-text index of the spans' text by a tracking "
-    "server (`chaintrack server`, `chaintrack ui`); stored spans wait in a queue table until "
-    "then (a text search indexes what waits before it reads). `0` turns the thread off.",
+    "Seconds between two catch-ups of the full-text index and the dashboards' totals by a "
+    "tracking server (`chaintrack server`, `chaintrack ui`), once an interval passed without "
+    "writes; stored spans wait in a queue table until then (a text search or a dashboard "
+    "indexes what waits before it reads). `0` turns the thread off.",
 )
 SESSION_HOURS = Setting(
     "CHAINTRACK_SESSION_HOURS",
