@@ -178,3 +178,29 @@ def test_a_0008_store_with_spans_upgrades_into_a_searchable_0009_store(
         assert calls == len(SPANS), "the spans totalled before the upgrade count once"
     finally:
         upgraded.close()
+
+
+def test_a_repaired_store_finds_the_text_of_the_recovered_spans(tmp_path: Any) -> None:
+    """`chaintrack store repair` copies the tables (the spans get new rowids) and queues the
+    index's texts again: the recovered store's searches find what the original's did."""
+    from chaintrack.store import repair
+
+    path = tmp_path / "original.db"
+    original = SqlStore(f"sqlite:///{path}")
+    load(original, TASKS, SPANS)
+    assert original.index_text() == len(SPANS)
+    original.close()
+    report = repair.repair(path, output=tmp_path / "recovered.db")
+    assert report.copied["span_text"] == len(SPANS)
+    recovered = SqlStore(f"sqlite:///{tmp_path / 'recovered.db'}")
+    try:
+        assert _count(recovered, "span_text_pending") == len(SPANS)
+        expected = brute(SPANS, TASKS, lambda s, t: contains(s["output"], "refund"))
+        with recovered._read_engine.connect() as conn:
+            page = search_page(conn, 'output ~ "refund"', limit=1000)
+        assert {r["span_id"] for r in page.rows} == expected
+        with recovered._read_engine.connect() as conn:
+            calls = conn.execute(text("SELECT sum(calls) FROM span_rollups")).scalar_one()
+        assert calls == len(SPANS), "the recovered totals count each span once"
+    finally:
+        recovered.close()
