@@ -175,6 +175,14 @@ HEARTBEAT_TIMEOUT = Setting(
     '`stopped` ("the process ended without closing the task"). Keep it well above '
     "CHAINTRACK_HEARTBEAT_SECONDS; `0` turns the check off.",
 )
+INDEX_INTERVAL = Setting(
+    "CHAINTRACK_INDEX_INTERVAL",
+    "1",
+    "Seconds between two catch-ups of the full-text index and the dashboards' totals by a "
+    "tracking server (`chaintrack server`, `chaintrack ui`), once an interval passed without "
+    "writes; stored spans wait in a queue table until then (a text search or a dashboard "
+    "indexes what waits before it reads). `0` turns the thread off.",
+)
 SESSION_HOURS = Setting(
     "CHAINTRACK_SESSION_HOURS",
     "12",
@@ -223,6 +231,7 @@ SETTINGS: tuple[Setting, ...] = (
     PRICES,
     HEARTBEAT_SECONDS,
     HEARTBEAT_TIMEOUT,
+    INDEX_INTERVAL,
     SESSION_HOURS,
     QUICK_CHECK_MB,
     OTLP_GRPC_PORT,
@@ -384,6 +393,11 @@ def heartbeat_seconds() -> float:
 def heartbeat_timeout() -> float:
     """Seconds of silence after which a server marks a running task stopped (0: never)."""
     return _as_float(HEARTBEAT_TIMEOUT)
+
+
+def index_interval() -> float:
+    """Seconds between the server's catch-ups of the full-text index (0: none)."""
+    return max(0.0, _as_float(INDEX_INTERVAL))
 
 
 def session_seconds() -> float:

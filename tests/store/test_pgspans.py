@@ -1,5 +1,6 @@
 """PostgreSQL: the span index's rows go in with binary COPY (``store/pgspans.py``). A replayed
-span adds nothing, a text row already there (left by an older version) does not lose the batch,
+span adds nothing, a text row already there (left by an older version) does not lose the others
+when the text is indexed,
 and two batches in one transaction both reach the index."""
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ def test_a_replayed_batch_counts_its_spans_once(postgres_uri: str) -> None:
         assert _rows(postgres_uri, "SELECT spans, llm_calls, prompt_tokens FROM task_stats") == [
             (8, 8, 80)
         ]
+        # Queued once per span stored (not per span written), indexed by the next catch-up.
+        assert _rows(postgres_uri, "SELECT count(*) FROM span_text_pending") == [(8,)]
+        assert store.index_text() == 8
         assert _rows(postgres_uri, "SELECT count(*) FROM span_text") == [(8,)]
+        assert _rows(postgres_uri, "SELECT count(*) FROM span_text_pending") == [(0,)]
         assert store.trace_page("t1", 0, 50).total_roots == 8
     finally:
         store.close()
@@ -60,6 +65,7 @@ def test_a_text_row_already_there_does_not_lose_the_batch(postgres_uri: str) -> 
                               "VALUES ('t1', 's2', 'stale')"))  # fmt: skip
         engine.dispose()
         store.write(_batch("t1", range(1, 4)))
+        assert store.index_text() == 4
         assert _rows(postgres_uri, "SELECT count(*) FROM spans") == [(4,)]
         texts = dict(_rows(postgres_uri, "SELECT span_id, input FROM span_text"))
         assert texts == {"s0": "question <b>0</b>", "s1": "question <b>1</b>", "s2": None,

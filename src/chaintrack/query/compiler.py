@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal_column,
@@ -58,7 +59,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: The clock of relative times (tests set it).
 clock = time.time
 #: The trigram index answers needles of 3 characters or more.
-_MIN_TRIGRAM = 3
+MIN_TRIGRAM = 3
 
 
 @dataclass
@@ -68,6 +69,9 @@ class Context:
 
     dialect: str
     now: float = field(default_factory=lambda: clock())  # noqa: PLW0108 - read at call time
+    #: Text conditions (field, needle) to test span by span against the index (SQLite; see
+    #: ``query/search.py``) rather than as the set of every span the index matches.
+    probes: frozenset[tuple[str, str]] = frozenset()
 
 
 def compare(column: Any, op: str, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -100,7 +104,7 @@ def _like_pattern(needle: str) -> str:
     return f"%{escaped}%"
 
 
-def _fts_phrase(column: str, needle: str) -> str:
+def fts_phrase(column: str, needle: str) -> str:
     # An FTS5 query (not SQL; bound as a parameter): the column filter and one phrase, with
     # double quotes doubled as FTS5 wants.
     return f'{column} : "{needle.replace(chr(34), chr(34) * 2)}"'
@@ -207,13 +211,30 @@ class Compiler:
             if op == "~":
                 # The trigram index folds case itself; LIKE folds ASCII only.
                 where = column.like(_like_pattern(needle), escape="\\")
-                if len(needle) >= _MIN_TRIGRAM:
-                    where = literal_column("span_text").op("MATCH")(_fts_phrase(name, needle))
-            elif op == "=" and len(needle) >= _MIN_TRIGRAM:
-                match = literal_column("span_text").op("MATCH")(_fts_phrase(name, needle))
+                if len(needle) >= MIN_TRIGRAM:
+                    where = literal_column("span_text").op("MATCH")(fts_phrase(name, needle))
+            elif op == "=" and len(needle) >= MIN_TRIGRAM:
+                match = literal_column("span_text").op("MATCH")(fts_phrase(name, needle))
                 where = and_(match, where)
+            if (name, needle) in self.context.probes:
+                return self.probe(where)
         matching = select(span_text.c.task_id, span_text.c.span_id).where(where)
         return tuple_(spans.c.task_id, spans.c.span_id).in_(matching)
+
+    def probe(self, where: ColumnElement[bool]) -> ColumnElement[bool]:
+        """``where`` tested for the one span at hand: its row in the index has the span's
+        rowid (``store/textindex.py``), which FTS5 seeks to in each term's list; the keys are
+        compared too, so a rowid that changed (a VACUUM) never matches another span's text."""
+        return exists(
+            select(literal_column("1"))
+            .select_from(span_text)
+            .where(
+                where,
+                literal_column("span_text.rowid") == literal_column("spans.rowid"),
+                span_text.c.task_id == spans.c.task_id,
+                span_text.c.span_id == spans.c.span_id,
+            )
+        )
 
     def keyed(self, cond: Condition) -> ColumnElement[bool]:
         if cond.field == "attr":

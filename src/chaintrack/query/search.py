@@ -8,19 +8,21 @@ depends on the page, not on the number of spans (``benchmarks/bench_search.py``)
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, or_, select
 
 from chaintrack.errors import invalid
-from chaintrack.query.compiler import Context, compile_query
+from chaintrack.query.compiler import MIN_TRIGRAM, Compiler, Context, compile_query, fts_phrase
 from chaintrack.query.fields import FULL_TEXT
-from chaintrack.query.nodes import And, Node, Not, Or
+from chaintrack.query.nodes import And, Condition, Node, Not, Or
 from chaintrack.query.parser import parse
 from chaintrack.store.schema import events, spans, tasks
+from chaintrack.store.searchtext import span_text
 
 #: Largest page (the SDK's search_spans pages through more).
 MAX_PAGE = 1_000
@@ -53,10 +55,16 @@ class SpanPage:
     has_more: bool
 
 
-def condition(conn: Connection, query: str, project: str | None = None) -> ColumnElement[bool]:
-    """The WHERE condition of ``query`` (raises QueryError for a bad one)."""
+def condition(
+    conn: Connection,
+    query: str,
+    project: str | None = None,
+    probes: frozenset[tuple[str, str]] = frozenset(),
+) -> ColumnElement[bool]:
+    """The WHERE condition of ``query`` (raises QueryError for a bad one); ``probes``: the
+    text conditions to test span by span (``_broad``)."""
     node = parse(query)
-    context = Context(dialect=conn.dialect.name)
+    context = Context(dialect=conn.dialect.name, probes=probes)
     where = compile_query(query, node, context)
     if project:
         where = (tasks.c.project == project) & where
@@ -140,8 +148,15 @@ def search_page(
         raise invalid("limit", limit, f"a page holds 1 to {MAX_PAGE} spans")
     if offset < 0:
         raise invalid("offset", offset, "an offset is 0 or more")
+    node = parse(query)
+    probes: frozenset[tuple[str, str]] = frozenset()
+    if _has_text(node):
+        ensure_indexed(conn)
+        probes = _broad(conn, node) if sort == "-start_time" else frozenset()
     where = condition(conn, query, project)
-    raw = _recent_first(conn, query, where, sort, offset, limit)
+    raw = None
+    if _text_free(node) or probes:
+        raw = _recent_first(conn, condition(conn, query, project, probes), sort, offset, limit)
     if raw is None:
         stmt = statement(where, sort).offset(offset).limit(limit + 1)
         raw = list(conn.execute(stmt).all())
@@ -151,6 +166,70 @@ def search_page(
 
 #: Newest spans a first page is looked for among before the whole store (SQLite).
 RECENT = 50_000
+
+
+#: A text condition whose needle the index finds in ``sqrt(WALK_RATIO * spans)`` spans or more
+#: (and at least ``BROAD``) is tested span by span (SQLite), newest first; one with fewer is
+#: answered from the index's set of matches. The walk tests about ``page * spans / matches``
+#: spans at ~150 µs each (FTS5 seeks each trigram of the needle), the set costs ~8 µs a match:
+#: the walk is cheaper past ``sqrt(page * 150 / 8 * spans)`` matches (31,000 of 1,000,000).
+BROAD = 5_000
+WALK_RATIO = 1_000
+
+
+def ensure_indexed(conn: Connection) -> None:
+    """Index the spans' text still pending (``store/textindex.py``) before a text search reads
+    the index, in transactions of their own: the search then finds every span stored before it
+    began. Call it before ``conn`` reads anything (a transaction begun earlier would not see
+    the rows indexed)."""
+    from chaintrack.store import textindex
+
+    textindex.catch_up(conn.engine)  # the totals too
+
+
+def _conditions(node: Node | None) -> Iterator[Condition]:
+    if isinstance(node, (And, Or)):
+        for item in node.items:
+            yield from _conditions(item)
+    elif isinstance(node, Not):
+        yield from _conditions(node.item)
+    elif isinstance(node, Condition):
+        yield node
+
+
+def _has_text(node: Node | None) -> bool:
+    return any(cond.field in FULL_TEXT for cond in _conditions(node))
+
+
+def _broad(conn: Connection, node: Node | None) -> frozenset[tuple[str, str]]:
+    """The text conditions (field, needle) of ``node`` that the SQLite index matches in many
+    spans (see ``WALK_RATIO``; counted up to that many).
+
+    ``output ~ "the"`` (in every span) answered from the index's matches reads a million of
+    them and sorts them by time before the newest 50 are known (2.2 s). Tested span by span
+    while walking the time index from the newest span, it stops after the page's matches; a
+    rare needle is still answered from its few matches (testing every span would walk them
+    all)."""
+    if conn.dialect.name != "sqlite":
+        return frozenset()
+    # The highest rowid: about the number of spans, read from the end of the table.
+    highest = conn.execute(select(func.max(literal_column("rowid"))).select_from(spans)).scalar()
+    threshold = max(BROAD, math.isqrt(WALK_RATIO * int(highest or 0)))
+    found: set[tuple[str, str]] = set()
+    for cond in _conditions(node):
+        if cond.field not in FULL_TEXT or cond.op not in ("~", "=") or len(cond.values) != 1:
+            continue
+        value = cond.values[0]
+        needle = Compiler(query="", context=Context(conn.dialect.name)).text(cond, value)
+        if len(needle) < MIN_TRIGRAM or (cond.field, needle) in found:
+            continue
+        matches: Select[Any] = select(literal_column("1")).select_from(span_text).where(
+            literal_column("span_text").op("MATCH")(fts_phrase(cond.field, needle))
+        ).limit(threshold)  # fmt: skip
+        count = conn.execute(select(func.count()).select_from(matches.subquery())).scalar()
+        if (count or 0) >= threshold:
+            found.add((cond.field, needle))
+    return frozenset(found)
 
 
 def _text_free(node: Node | None) -> bool:
@@ -164,7 +243,7 @@ def _text_free(node: Node | None) -> bool:
 
 
 def _recent_first(
-    conn: Connection, query: str, where: ColumnElement[bool], sort: str, offset: int, limit: int
+    conn: Connection, where: ColumnElement[bool], sort: str, offset: int, limit: int
 ) -> list[Any] | None:
     """The page, newest first, when the ``RECENT`` newest spans hold it; None otherwise.
 
@@ -173,9 +252,10 @@ def _recent_first(
     the time index from the newest span instead stops after the page's matches. Among the
     newest spans (from a cutoff time read off the time index) that walk has a bounded cost;
     when they hold a full page, it is the page (every other match is older), and otherwise
-    the planner's own plan answers. Text conditions are left to the full-text index.
+    the planner's own plan answers. Text conditions take this walk when they are broad (see
+    ``_broad``); others are left to the full-text index's matches.
     """
-    if conn.dialect.name != "sqlite" or sort != "-start_time" or not _text_free(parse(query)):
+    if conn.dialect.name != "sqlite" or sort != "-start_time":
         return None
     cutoff = conn.execute(
         select(spans.c.start_time).order_by(spans.c.start_time.desc()).offset(RECENT).limit(1)
@@ -218,6 +298,8 @@ def iter_matching(
     streamed from the database: one statement reads each span with its task and its payload.
     That order is the task index's (``ix_spans_start``), so no sort holds the rows back (in
     time order across tasks, SQLite sorted a million rows with their payloads first)."""
+    if _has_text(parse(query)):
+        ensure_indexed(conn)
     p = _PAYLOAD
     source = spans.outerjoin(tasks, tasks.c.id == spans.c.task_id).outerjoin(
         p, and_(p.c.task_id == spans.c.task_id, p.c.kind == "span",

@@ -168,7 +168,13 @@ def project_stats(
     start: float,
     end: float,
 ) -> dict[str, Any]:
-    """The dashboard of ``project`` (None: every project) between ``start`` and ``end``."""
+    """The dashboard of ``project`` (None: every project) between ``start`` and ``end``.
+
+    The spans stored and not totalled yet are totalled first (``store/textindex.py``), in
+    transactions of their own: call it before ``conn`` reads anything."""
+    from chaintrack.store import textindex
+
+    textindex.catch_up(conn.engine)
     hours = bucket_hours(start, end)
     series, by_model, by_kind, by_tag, model_series, kind_series = _read(
         conn, project, start, end, hours

@@ -49,6 +49,8 @@ log = logging.getLogger("chaintrack")
 
 #: Spilled items are written to the spool file this many at a time (one JSON line).
 SPILL_BLOCK = 1_000
+#: Most text rows indexed after one write (about 0.1 s of work).
+_INDEX_CHUNK = 2_000
 _IDLE_WAIT = 0.5
 _RETRIES = 3
 #: How long ``shutdown`` waits for the thread to end once the queue is drained.
@@ -451,6 +453,7 @@ class Writer(SpoolRecovery):
                     self._guarded(self._write, items, uploads)
                 self._inflight = []
                 self._last_write = time.monotonic()
+                self._guarded(self._index_text, barriers)
             if self._spilled and (barriers or not queue):
                 with self._io_lock:
                     self._guarded(self._replay, self.spool_path)
@@ -469,9 +472,20 @@ class Writer(SpoolRecovery):
             if self._queue or self._spilled or self._ready_sources:
                 self._idle = False
                 continue
+            self._guarded(self._index_text, barriers)
             self._wake.wait(_IDLE_WAIT)
             self._wake.clear()
             self._idle = False
+
+    def _index_text(self, barriers: list[threading.Event]) -> None:
+        """After a write that emptied the queue, and when idle (no flush waiting, not
+        closing): index and total a bounded chunk of the spans the store holds waiting
+        (``store/textindex.py``; a store behind a server indexes its own)."""
+        index = getattr(self.store, "index_text", None)
+        if index is None or self._queue or barriers or self._stop:
+            return
+        with self._io_lock:
+            index(limit=_INDEX_CHUNK)
 
     def _spool_folder_changed(self) -> bool:
         """Whether a file was added to, renamed in or removed from the spool folder since the

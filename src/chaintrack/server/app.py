@@ -45,6 +45,7 @@ from chaintrack.server import (
     ui_feedback,
     ui_threads,
 )
+from chaintrack.server.indexer import Indexer
 from chaintrack.server.ingest import Ingest
 from chaintrack.server.security import Gate
 from chaintrack.server.sweeper import Sweeper
@@ -77,12 +78,15 @@ def create_app(
     ingest = Ingest(store, ingest_queue or config.server_ingest_queue())
 
     sweeper = Sweeper(store)
+    indexer = Indexer(store, lambda: ingest.written)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         sweeper.start()
+        indexer.start()
         async with otlp.grpc_serving(_app):
             yield
+        indexer.stop()
         sweeper.stop()
         ingest.close()
         if close_store:

@@ -3,10 +3,11 @@
 ``spans``: the rows are copied into a temporary staging table, then moved with one
 ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``, so that the primary key decides which
 spans are new (a replay, or another server process storing the same span, adds nothing) and the
-caller learns which ones to count. ``span_text``: the text rows of the spans just stored cannot
-be there yet, so they are copied straight into the table inside a savepoint; should one be there
-after all (a row left by an older version), the savepoint is rolled back and the rows are
-inserted with ``ON CONFLICT DO NOTHING``.
+caller learns which ones to count. ``span_text_pending``: the text rows of the spans just stored,
+copied straight into that plain table (``store/textindex.py`` moves them into ``span_text`` and
+its trigram indexes later). ``span_text`` itself (revision 0007's backfill): copied inside a
+savepoint; should a row be there already, the savepoint is rolled back and the rows are inserted
+with ``ON CONFLICT DO NOTHING``.
 
 Binary COPY encodes rows in psycopg's C code: the statements it replaces (an ``unnest`` of one
 array per column, and a per-row ``executemany``) built every value in Python, which cost more of
@@ -49,6 +50,8 @@ _MOVE = (  # built from constant names only
 _EMPTY = f"DELETE FROM {_STAGE}"  # noqa: S608 - a constant name
 _TEXT_COLUMNS = "task_id, span_id, name, input, output, error"
 _COPY_TEXT = f"COPY span_text ({_TEXT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_PENDING = f"COPY span_text_pending ({_TEXT_COLUMNS}, totals) FROM STDIN (FORMAT BINARY)"
+_PENDING_TYPES = ("varchar", "varchar", "text", "text", "text", "text", "int2")
 _TEXT_TYPES = ("varchar", "varchar", "text", "text", "text", "text")
 _TEXT_INSERT = (
     f"INSERT INTO span_text ({_TEXT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608
@@ -79,6 +82,11 @@ def store_spans(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[str,
     stored = [(t, s) for t, s in conn.exec_driver_sql(_MOVE)]
     conn.exec_driver_sql(_EMPTY)  # the stage is emptied at commit; a second batch may follow
     return stored
+
+
+def queue_text(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Queue the text rows of spans just stored for the full-text index and the totals."""
+    _copy(conn, _COPY_PENDING, _PENDING_TYPES, ((*row, 1) for row in rows))
 
 
 def store_text(conn: Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -8,7 +8,8 @@
 - **Recovering.** ``chaintrack store repair`` copies every row that can be read, table by table
   and in rowid order, stepping over damaged pages, into a new store; the damaged file is kept
   beside it (``<name>.damaged-<time>``). Event counts are computed again from the events
-  recovered; spool files the store's processes left behind are then written into it.
+  recovered; spool files the store's processes left behind are then written into it. The
+  spans' text in the full-text index is queued to be indexed again (``store/textindex.py``).
 """
 
 from __future__ import annotations
@@ -113,16 +114,20 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
         return []
 
 
-def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) -> tuple[int, int]:
-    """Copy the readable rows of ``table``; (rows copied, places where reading failed)."""
-    wanted = set(_columns(dst, table))
+def _copy_table(
+    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, into: str | None = None
+) -> tuple[int, int]:
+    """Copy the readable rows of ``table`` (into the table ``into`` when given); (rows copied,
+    places where reading failed)."""
+    into = into or table
+    wanted = set(_columns(dst, into))
     columns = [c for c in _columns(src, table) if c in wanted]
     if not columns:
         return 0, 1
     names = ", ".join(f'"{c}"' for c in columns)
     # Names come from the schema, never from user text.
     select = f'SELECT rowid, {names} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'  # noqa: S608
-    insert = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'  # noqa: S608
+    insert = f'INSERT OR IGNORE INTO "{into}" ({names}) VALUES ({", ".join("?" for _ in columns)})'  # noqa: S608
     try:
         highest = src.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0]  # noqa: S608
     except sqlite3.DatabaseError:
@@ -198,6 +203,12 @@ def repair(
             report.copied[table.name] = copied
             if failures:
                 report.unreadable[table.name] = failures
+        # The full-text index is rebuilt from its rows (queued, indexed by the next catch-up:
+        # its rows carry the rowids of the spans, which the copy renumbered).
+        copied, failures = _copy_table(src, dst, "span_text", into="span_text_pending")
+        report.copied["span_text"] = copied
+        if failures and _columns(src, "span_text"):
+            report.unreadable["span_text"] = failures
         dst.execute("DELETE FROM event_counts")
         dst.execute(
             "INSERT INTO event_counts (task_id, kind, events) "

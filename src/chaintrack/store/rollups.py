@@ -1,5 +1,6 @@
-"""Totals of the spans kept on ingest for the dashboards: per task and hour (``span_rollups``),
-per project and day (``span_rollups_daily``) and per task and day (``span_rollups_task_daily``).
+"""Totals of the spans for the dashboards, added after ingest by ``store/textindex.py``: per
+task and hour (``span_rollups``), per project and day (``span_rollups_daily``) and per task and
+day (``span_rollups_task_daily``).
 
 Latency percentiles come from a histogram: a span's latency falls in bucket
 ``floor(8 * log2(latency_ms))`` (8 buckets per doubling), and a percentile is read as the

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -27,9 +28,9 @@ from chaintrack.store import searchtext
 
 #: The Alembic revision this chaintrack writes. A store at another revision that this code does
 #: not know was written by a newer chaintrack.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 KNOWN_REVISIONS: tuple[str, ...] = (
-    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"
 )  # fmt: skip
 
 metadata = MetaData()
@@ -248,8 +249,8 @@ Index("ix_spans_tokens", spans.c.total_tokens)
 #: Dashboards read these totals instead of the spans: one row per task, start hour (UTC, hours
 #: since the epoch), span kind, model ('' for none) and latency bucket (``query/rollups.py``:
 #: 8 per doubling, so percentiles are estimated within about 4.5%). A 30-day dashboard of a
-#: million spans reads a few thousand rows. Kept in the transaction that stores the spans,
-#: counting only spans not stored before.
+#: million spans reads a few thousand rows. Spans not stored before are queued with them and
+#: added by the indexer (``store/textindex.py``), which dashboards run first.
 span_rollups = Table(
     "span_rollups",
     metadata,
@@ -315,6 +316,24 @@ saved_searches = Table(
     Column("name", String(256), primary_key=True),
     Column("query", Text, nullable=False),
     Column("created", Float, nullable=False),
+)
+
+# -- Revision 0009: the spans' text waiting for the full-text index ----------------------------
+#: The spans stored but not yet in the full-text index ``span_text`` (their text rows) nor, when
+#: ``totals`` is 1, in the dashboards' totals: written in the transaction that stores the spans,
+#: moved into both in bulk by ``store/textindex.py``. ``id`` is the order they came in (SQLite:
+#: the rowid).
+span_text_pending = Table(
+    "span_text_pending",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("task_id", String(32), nullable=False),
+    Column("span_id", String(64), nullable=False),
+    Column("name", Text, nullable=True),
+    Column("input", Text, nullable=True),
+    Column("output", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("totals", SmallInteger, nullable=False, server_default="0"),
 )
 
 #: Column order of an event tuple as the writer passes it to :meth:`Store.write`.

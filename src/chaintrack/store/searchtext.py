@@ -5,8 +5,12 @@ SQLite: an FTS5 table with the trigram tokenizer, so that ``output ~ "refund"`` 
 case-insensitive substring match answered from the index (needles of 3 characters or more;
 shorter ones scan the table's text). PostgreSQL: a plain table with pg_trgm GIN indexes, which
 serve ``ILIKE '%…%'`` the same way. Both are named ``span_text`` and hold (task_id, span_id) with
-the four texts; the store adds a row per new span in the transaction that stores it (one
-executemany per batch).
+the four texts. On SQLite a span's row in the index has the span's own rowid in ``spans``, so
+that a search can test one span against the index (``query/search.py``).
+
+The transaction that stores new spans does not index them: it adds their text rows to the plain
+table ``span_text_pending`` (one executemany or COPY per batch, no tokenizing), and
+``store/textindex.py`` moves them into the index in bulk, in transactions of its own.
 
 The span's payload stays in ``events.data``; this is a copy of its text, laid out for search.
 """
@@ -106,8 +110,28 @@ def text_row(task_id: str, span_id: str, name: str, payload: dict[str, Any]) -> 
             _clean(payload.get("output")), _clean(payload.get("error")))  # fmt: skip
 
 
+_QUEUE = (
+    "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error, totals) "
+    "VALUES (?, ?, ?, ?, ?, ?, 1)"
+)
+
+
+def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Queue the text rows of spans just stored for the index and the dashboards' totals
+    (``store/textindex.py``), in the transaction that stores them: a process that dies before
+    they are indexed loses nothing."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_QUEUE, rows)
+        return
+    from chaintrack.store import pgspans
+
+    pgspans.queue_text(conn, rows)
+
+
 def insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Index new spans: one statement, executed for many rows by the driver."""
+    """Index spans at once (revision 0007's backfill): one statement for many rows."""
     if not rows:
         return
     if conn.dialect.name == "sqlite":
@@ -120,6 +144,7 @@ def insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 def delete_task(conn: Connection, task_id: str) -> None:
     conn.execute(text("DELETE FROM span_text WHERE task_id = :t"), {"t": task_id})
+    conn.execute(text("DELETE FROM span_text_pending WHERE task_id = :t"), {"t": task_id})
 
 
 def exists(conn: Connection) -> bool:
@@ -128,7 +153,11 @@ def exists(conn: Connection) -> bool:
     return bool(inspect(conn).has_table("span_text"))
 
 
+#: FTS5's own tables of ``span_text``.
+_SHADOW = frozenset(f"span_text_{s}" for s in ("data", "idx", "content", "docsize", "config"))
+
+
 def owns(table_name: str) -> bool:
     """Whether a table is this index's (SQLite's FTS5 adds span_text_data, _idx…), outside
     ``schema.metadata``."""
-    return table_name == "span_text" or table_name.startswith("span_text_")
+    return table_name == "span_text" or table_name in _SHADOW

@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 
-from chaintrack.store import pgspans, rollups, searchtext, sqlitebulk
+from chaintrack.store import pgspans, searchtext, sqlitebulk
 from chaintrack.store.records import SPAN, EventRow
 from chaintrack.store.schema import spans, task_stats
 from chaintrack.store.views import LLM_SPAN_KINDS
@@ -251,7 +251,8 @@ def index_spans(
     """
     span_table, stats_table = tables
     span_columns = set(span_table.c.keys())
-    # The search index and the dashboards' totals exist at the head revision only (a migration's
+    # The search index and the dashboards' totals exist at the head revision only; the spans
+    # stored are queued for both (``store/textindex.py``; a migration's
     # backfill at an older revision passes the tables as they were then).
     head = tables == (spans, task_stats)
     found = [f for e in events if e[3] == SPAN and (f := _row_and_payload(e, prices)) is not None]
@@ -277,12 +278,11 @@ def index_spans(
     if not totals:
         return
     if head:
-        searchtext.insert_rows(conn, [
+        searchtext.queue_rows(conn, [
             searchtext.text_row(r["task_id"], r["span_id"], r["name"],
                                 payloads[r["task_id"], r["span_id"]])
             for r in stored
         ])  # fmt: skip
-        rollups.add_spans(conn, stored)
     stmt = insert(stats_table)
     c, new = stats_table.c, stmt.excluded
     updates: dict[str, Any] = {column: c[column] + new[column] for column in STAT_COLUMNS}

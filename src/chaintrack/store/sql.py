@@ -23,7 +23,7 @@ from chaintrack.errors import (
     TaskNotFoundError,
     missing_dependency,
 )
-from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext, sqlitebulk
+from chaintrack.store import migrate, pgcopy, repair, rollups, searchtext, sqlitebulk, textindex
 from chaintrack.store.base import BlobStore
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.costs import CostMixin
@@ -180,6 +180,7 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
             self._read_engine = self._sqlite_engine(path, _begin_deferred)
             for engine in (self._write_engine, self._read_engine):
                 repair.install_damage_mapping(engine, path)
+            textindex.register(self._read_engine, self._write_engine)
             default_blobs = path.parent / "files"
         else:
             self.path = None
@@ -364,6 +365,15 @@ class SqlStore(QueryMixin, EvalSqlMixin, FeedbackMixin, CostMixin, ThreadsMixin,
         # In key order: concurrent writers take their row locks in one order (no deadlock).
         rows = [{"task_id": t, "kind": k, "events": stored[t, k]} for t, k in sorted(stored)]
         conn.execute(stmt, rows)
+
+    def index_text(self, limit: int | None = None, background: bool = False) -> int:
+        """Move the spans waiting for the full-text index and the dashboards' totals into them
+        (at most ``limit`` spans); how many were moved. See ``store/textindex.py``."""
+        return textindex.catch_up(self._write_engine, limit=limit, background=background)
+
+    def text_backlog(self) -> int:
+        """About how many spans wait for the index and the totals."""
+        return textindex.backlog(self._write_engine)
 
     def reset_task(self, task_id: str) -> None:
         def apply(conn: Connection) -> None:
