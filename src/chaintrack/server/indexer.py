@@ -44,7 +44,8 @@ class Indexer:
     def _run(self, interval: float) -> None:
         seen = self.progress()
         while not self._stop.wait(interval):
-            busy, seen = self.progress() != seen, self.progress()
+            now = self.progress()
+            busy, seen = now != seen, now
             try:
                 if busy and self.store.text_backlog() < MAX_BACKLOG:
                     continue

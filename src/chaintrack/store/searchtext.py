@@ -110,10 +110,10 @@ def text_row(task_id: str, span_id: str, name: str, payload: dict[str, Any]) -> 
             _clean(payload.get("output")), _clean(payload.get("error")))  # fmt: skip
 
 
-_QUEUE = (
+_QUEUE_INTO = (
     "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error, totals) "
-    "VALUES (?, ?, ?, ?, ?, ?, 1)"
 )
+_QUEUE = _QUEUE_INTO + "VALUES (?, ?, ?, ?, ?, ?, 1)"
 
 
 def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -123,7 +123,11 @@ def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_QUEUE, rows)
+        from chaintrack.store import sqlitebulk
+
+        # One JSON array, not a GIL take per row (no float columns: exact when JSON can carry it).
+        json_sql = f"{_QUEUE_INTO}SELECT {sqlitebulk.json_select(6)}, 1 FROM json_each(?)"  # noqa: S608
+        sqlitebulk.insert(conn, json_sql, _QUEUE, rows, exact=True)
         return
     from chaintrack.store import pgspans
 
