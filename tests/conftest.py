@@ -3,6 +3,7 @@ throwaway PostgreSQL server for the tests that run on both SQL backends (see ``p
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,9 +12,7 @@ import pytest
 from hypothesis import settings
 
 import pgserver
-from chaintrack import store
-from chaintrack.sdk import writers
-from chaintrack.sdk.task import Task
+from fresh import release_stores
 from pgserver import PostgresServer, PostgresUnavailable
 
 # A test case's time depends on the machine's load (CI shares two cores with PostgreSQL and a
@@ -32,12 +31,7 @@ def chaintrack_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.delenv("CHAINTRACK_SPOOL_DIR", raising=False)
     monkeypatch.setenv("CHAINTRACK_AUTO_CONNECT_STREAMS", "0")
     yield home
-    for task in Task.open_tasks():
-        task.close()
-    Task._current = None
-    writers.drain_all(10)
-    writers.forget_writers()
-    store.close_all()
+    release_stores()
 
 
 @pytest.fixture(scope="session")
@@ -54,12 +48,18 @@ def _postgres_session() -> Iterator[PostgresServer | PostgresUnavailable]:
 
 
 @pytest.fixture
-def postgres(_postgres_session: PostgresServer | PostgresUnavailable) -> PostgresServer:
+def postgres(
+    _postgres_session: PostgresServer | PostgresUnavailable,
+) -> Iterator[PostgresServer]:
     """The session's PostgreSQL server; the test skips, saying why, when there is none. Set
-    CHAINTRACK_TEST_POSTGRES_URI to use an existing server (see ``tests/pgserver.py``)."""
+    CHAINTRACK_TEST_POSTGRES_URI to use an existing server (see ``tests/pgserver.py``).
+
+    A connection the test left open is collected at its own teardown, so psycopg's
+    "deleted while still open" warning fails the test that leaked it, not a later one."""
     if isinstance(_postgres_session, PostgresUnavailable):
         pytest.skip(f"PostgreSQL is not available: {_postgres_session}")
-    return _postgres_session
+    yield _postgres_session
+    gc.collect()
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def postgres_uri(postgres: PostgresServer) -> Iterator[str]:
     """The URI of a new, empty database of its own for this test."""
     with postgres.database() as uri:
         yield uri
-        store.close_all()  # before the database is dropped
+        release_stores()  # before the database is dropped
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -84,7 +84,7 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         return server.uri(made[-1])
 
     yield make
-    store.close_all()  # before the databases are dropped
+    release_stores()  # before the databases are dropped
     for name in made:
         server.drop_database(name)  # type: ignore[union-attr]
 

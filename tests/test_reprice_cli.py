@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaintrack import Task, cli, store
+from chaintrack import Task, cli
+from fresh import release_stores
 
 
 def test_reprice_prices_a_stored_task_again_and_prints_before_and_after(
@@ -25,7 +26,7 @@ def test_reprice_prices_a_stored_task_again_and_prints_before_and_after(
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"models": {"house-model-7b": {"input_mtok": 0.25}}}))
     monkeypatch.setenv("CHAINTRACK_PRICES", str(prices))
-    store.close_all()  # as a new process: the store opens with the price file
+    release_stores()  # as a new process: the store opens with the price file
 
     assert cli.main(["reprice", "--project", "cli"]) == 0
     out = capsys.readouterr().out

@@ -19,6 +19,7 @@ import chaintrack
 from chaintrack import Task
 from chaintrack.errors import InvalidArgumentError, TaskNotFoundError
 from chaintrack.sdk import writers
+from fresh import release_stores
 
 
 @pytest.fixture(autouse=True)
@@ -128,9 +129,7 @@ def test_trace_costs_and_repricing_through_the_sdk(
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"models": {"my-finetune": {"input_mtok": 0.4}}}))
     monkeypatch.setenv("CHAINTRACK_PRICES", str(prices))
-    from chaintrack import store as stores
-
-    stores.close_all()  # a new process would open the store with the new price file
+    release_stores()  # a new process would open the store with the new price file
     result = chaintrack.reprice(project="costs")
     assert list(result["task_id"]) == [task.id]
     assert result.loc[0, "cost_after"] == pytest.approx(0.8 + mini)
