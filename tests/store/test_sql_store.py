@@ -42,6 +42,7 @@ from chaintrack.store.records import (
     TaskRecord,
     WriteBatch,
 )
+from chaintrack.store.schema import EVENT_COLUMNS
 from chaintrack.store.sql import SqlStore
 
 TABLES = ("tasks", "parameters", "configurations", "events", "artifacts", "models")
@@ -541,6 +542,27 @@ def test_a_large_batch_stores_exactly_what_row_by_row_writes_store(store: SqlSto
             assert extra["text"] in texts
         store.reset_task("bulk")
         store.reset_task("single")
+
+
+def test_a_batch_of_many_tasks_writers_and_kinds_keeps_each_rows_own_columns(
+    store: SqlStore,
+) -> None:
+    """SQLite binds the task, writer and kind once per group of a batch (sqlitebulk.py): a
+    batch mixing them stores every column of every row as written, and a replay of the same
+    batch stores nothing twice."""
+    batch = [
+        event(task, seq, writer=writer, kind=kind, metric=f"m{seq % 3}", variant=f"v{writer}",
+              text=f"line {seq}" if kind == LOG else None)
+        for task in ("ta", "tb") for writer in (7, 2**40) for kind in (SCALAR, LOG)
+        for seq in range(20)
+    ]  # fmt: skip
+    batch.sort(key=lambda row: row[2])  # groups interleaved, as a writer's batch can be
+    store.write(WriteBatch(events=batch))
+    store.write(WriteBatch(events=batch))  # a replay: every key is stored already
+    columns = ", ".join(EVENT_COLUMNS)
+    with store._read_engine.connect() as conn:
+        stored = conn.exec_driver_sql(f"SELECT {columns} FROM events").fetchall()
+    assert sorted(tuple(r) for r in stored) == sorted(batch)
 
 
 def test_a_nan_scalar_reads_back_as_nan_not_none(store: SqlStore) -> None:
