@@ -20,7 +20,7 @@ from langchain_core.tools import tool
 from lc_helpers import stored
 
 from chaintrack.langchain import ClearMLCallbackHandler
-from chaintrack.langchain.snapshot import snapshot
+from chaintrack.langchain.snapshot import snapshot, snapshot_kwargs
 
 
 def spans(handler: ClearMLCallbackHandler) -> list[dict[str, Any]]:
@@ -232,3 +232,19 @@ def test_a_snapshot_shares_nothing_mutable_with_the_original(value: Any) -> None
         return found
 
     assert not set(containers(copied, [])) & set(containers(value, []))
+
+
+def test_a_callbacks_keyword_arguments_are_kept_as_passed() -> None:
+    """The ``**kwargs`` dict is the callback's own and is kept, but the tags, metadata and
+    invocation parameters in it are the caller's and are copied."""
+    tags, metadata = ["seq:step:1"], {"user": "alice", "session": {"turn": 1}}
+
+    def callback(**kwargs: Any) -> dict[str, Any]:
+        return snapshot_kwargs(kwargs)
+
+    kept = callback(tags=tags, metadata=metadata, name="step", run_type=None)
+    tags.append("later")
+    metadata["user"] = "mallory"
+    metadata["session"]["turn"] = 2  # type: ignore[index]
+    assert kept == {"tags": ["seq:step:1"], "metadata": {"user": "alice", "session": {"turn": 1}},
+                    "name": "step", "run_type": None}  # fmt: skip

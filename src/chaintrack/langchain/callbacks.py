@@ -21,6 +21,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from chaintrack.langchain.records import STREAMED_CONTENT, Event
 from chaintrack.langchain.resumes import lifecycle_fields
 from chaintrack.langchain.snapshot import snapshot as _copy
+from chaintrack.langchain.snapshot import snapshot_kwargs as _copy_kwargs
 
 _now = time.time
 _NONE: Mapping[str, Any] = MappingProxyType({})
@@ -57,7 +58,7 @@ class Callbacks(BaseCallbackHandler):
                     parent_run_id,
                     serialized,
                     _copy(prompts),
-                    _copy(kwargs),
+                    _copy_kwargs(kwargs),
                 )
             )
         except Exception as exc:
@@ -81,7 +82,7 @@ class Callbacks(BaseCallbackHandler):
                     parent_run_id,
                     serialized,
                     _copy(messages),
-                    _copy(kwargs),
+                    _copy_kwargs(kwargs),
                 )
             )
         except Exception as exc:
@@ -165,7 +166,7 @@ class Callbacks(BaseCallbackHandler):
                     parent_run_id,
                     serialized,
                     _copy(inputs),
-                    _copy(kwargs),
+                    _copy_kwargs(kwargs),
                 )
             )
         except Exception as exc:
@@ -215,7 +216,7 @@ class Callbacks(BaseCallbackHandler):
                     parent_run_id,
                     serialized,
                     input_str,
-                    _copy(kwargs),
+                    _copy_kwargs(kwargs),
                 )
             )
         except Exception as exc:
@@ -265,7 +266,7 @@ class Callbacks(BaseCallbackHandler):
                     parent_run_id,
                     serialized,
                     query,
-                    _copy(kwargs),
+                    _copy_kwargs(kwargs),
                 )
             )
         except Exception as exc:

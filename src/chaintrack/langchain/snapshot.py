@@ -86,6 +86,19 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         return _as_repr(value)
 
 
+def snapshot_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A callback's ``**kwargs``, made safe to keep: Python built that dict for this call, so
+    only the values that can change (``tags``, ``metadata``, ``invocation_params`` …) are
+    copied, in place, and no second dict is made."""
+    try:
+        for name, value in kwargs.items():
+            if type(value) not in _ATOMS:
+                kwargs[name] = snapshot(value, 1)  # same keys: the iteration stays valid
+    except Exception:
+        return {name: _as_repr(value) for name, value in kwargs.items()}
+    return kwargs
+
+
 def _copier(kind: type) -> Callable[[Any, int], Any]:
     """How values of ``kind`` (other than dict and list) are copied: chosen once per type."""
     if issubclass(kind, _IMMUTABLE_BASES):  # a str subclass (LangChain's TextAccessor), enums
