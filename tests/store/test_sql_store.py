@@ -27,7 +27,7 @@ from chaintrack.errors import (
     StoreError,
     StoreVersionError,
 )
-from chaintrack.store import Store, open_store
+from chaintrack.store import Store, open_store, sqlitebulk
 from chaintrack.store.blobs import LocalBlobStore
 from chaintrack.store.records import (
     LOG,
@@ -516,9 +516,9 @@ def test_table_payloads_round_trip(store: SqlStore, tables: list[dict[str, objec
 
 
 def test_a_large_batch_stores_exactly_what_row_by_row_writes_store(store: SqlStore) -> None:
-    """SQLite takes a batch as one JSON array (sqlitebulk.py), which cannot carry infinities,
-    NUL characters or integers beyond 53 bits: a batch with any of them reads back exactly as
-    the same rows written one at a time."""
+    """SQLite takes a batch in multi-row statements (sqlitebulk.py): a batch holding
+    infinities, NUL characters, 64-bit integers or very small floats reads back exactly as the
+    same rows written one at a time."""
     odd: list[dict[str, object]] = [
         {"value": math.inf}, {"value": -math.inf}, {"value": math.nan}, {"value": 5e-324},
         {"value": 1 / 3}, {"iter": 2**62}, {"iter": -(2**63)}, {"kind": LOG, "text": "a\x00b"},
@@ -547,14 +547,14 @@ def test_a_large_batch_stores_exactly_what_row_by_row_writes_store(store: SqlSto
 def test_a_batch_of_many_tasks_writers_and_kinds_keeps_each_rows_own_columns(
     store: SqlStore,
 ) -> None:
-    """SQLite binds the task, writer and kind once per group of a batch (sqlitebulk.py): a
-    batch mixing them stores every column of every row as written, and a replay of the same
-    batch stores nothing twice."""
+    """A batch mixing tasks, writers and kinds, large enough for SQLite to cut each group into
+    statements of several sizes and a row-by-row tail (sqlitebulk.py), stores every column of
+    every row as written, once; a replay of the same batch stores nothing twice."""
     batch = [
         event(task, seq, writer=writer, kind=kind, metric=f"m{seq % 3}", variant=f"v{writer}",
               text=f"line {seq}" if kind == LOG else None)
-        for task in ("ta", "tb") for writer in (7, 2**40) for kind in (SCALAR, LOG)
-        for seq in range(20)
+        for task, size in (("ta", 20), ("tb", 1_111)) for writer in (7, 2**40)
+        for kind in (SCALAR, LOG) for seq in range(size)
     ]  # fmt: skip
     batch.sort(key=lambda row: row[2])  # groups interleaved, as a writer's batch can be
     store.write(WriteBatch(events=batch))
@@ -563,6 +563,19 @@ def test_a_batch_of_many_tasks_writers_and_kinds_keeps_each_rows_own_columns(
     with store._read_engine.connect() as conn:
         stored = conn.exec_driver_sql(f"SELECT {columns} FROM events").fetchall()
     assert sorted(tuple(r) for r in stored) == sorted(batch)
+
+
+@given(count=st.integers(0, 50_000), parameters=st.integers(1, 40))
+def test_a_batch_is_cut_into_few_statement_sizes_that_sqlite_accepts(
+    count: int, parameters: int
+) -> None:
+    sizes = list(sqlitebulk.chunk_sizes(count, parameters))
+    assert sum(sizes) == count
+    assert all(size * parameters <= sqlitebulk.MAX_PARAMETERS for size in sizes)
+    statements = [size for size in sizes if size >= sqlitebulk.MIN_ROWS]
+    assert all(size & (size - 1) == 0 for size in statements)  # powers of two: few to prepare
+    assert len(sizes) - len(statements) <= 1  # one row-by-row tail at most, under MIN_ROWS
+    assert all(size < sqlitebulk.MIN_ROWS for size in sizes[len(statements) :])
 
 
 def test_a_nan_scalar_reads_back_as_nan_not_none(store: SqlStore) -> None:

@@ -125,9 +125,8 @@ def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if conn.dialect.name == "sqlite":
         from chaintrack.store import sqlitebulk
 
-        # One JSON array, not a GIL take per row (no float columns: exact when JSON can carry it).
-        json_sql = f"{_QUEUE_INTO}SELECT {sqlitebulk.json_select(6)}, 1 FROM json_each(?)"  # noqa: S608
-        sqlitebulk.insert(conn, json_sql, _QUEUE, rows, exact=True)
+        # Multi-row statements, not a GIL take per row (see sqlitebulk.py).
+        sqlitebulk.insert(conn, _QUEUE_INTO + "VALUES ", "(?, ?, ?, ?, ?, ?, 1)", rows)
         return
     from chaintrack.store import pgspans
 

@@ -162,8 +162,6 @@ def _add(totals: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
         stats["price_source"] = row.get("price_source") or stats["price_source"]
 
 
-#: The spans table's float columns (an infinity takes the executemany path).
-_FLOAT_COLUMNS = ("start_time", "end_time", "latency_ms", "cost_usd")
 #: Span ids per "which of these are stored already" query on SQLite.
 _LOOKUP_CHUNK = 500
 
@@ -203,9 +201,9 @@ def _store_new(
             stored.update((task_id, span_id) for (span_id,) in found)
     new = [row for row in rows if (row["task_id"], row["span_id"]) not in stored]
     if new:
-        # Every row has its columns in one order (built by _row_and_payload); one statement
-        # for the batch, without taking the GIL row by row (see sqlitebulk.py).
-        sqlitebulk.insert_dicts(conn, table.name, new, _FLOAT_COLUMNS)
+        # Every row has its columns in one order (built by _row_and_payload); multi-row
+        # statements, without taking the GIL row by row (see sqlitebulk.py).
+        sqlitebulk.insert_dicts(conn, table.name, new)
     return [(row["task_id"], row["span_id"]) for row in new]
 
 

@@ -1,104 +1,101 @@
-"""Inserting many rows into SQLite without holding Python's GIL row by row.
+"""Inserting many rows into SQLite in few statements, each run with the GIL released.
 
 The stdlib driver's ``executemany`` releases the GIL around every row's ``sqlite3_step`` and
 takes it back before binding the next row. While another thread of the application runs Python
 code, each take waits for that thread's switch interval (5 ms): a writer thread inserting 20,000
-rows then crawls (15,000 rows/s instead of 160,000 on the machine of docs/benchmarks.md), and
-everything it has not written yet stays in memory meanwhile.
+rows then crawls, and everything it has not written yet stays in memory meanwhile.
 
-So a batch goes to SQLite as one JSON array (``orjson``, in C) and one statement,
-``INSERT … SELECT value->>0, value->>1 … FROM json_each(?)``: SQLite parses the array and
-inserts every row in a single step, with the GIL released the whole time. Alone it costs about
-a tenth more than ``executemany``; beside a busy thread it is five times faster.
+So a batch goes to SQLite as multi-row ``INSERT … VALUES (?, …), (?, …), …`` statements of up to
+``MAX_ROWS`` rows: the driver binds every value of a statement in C, then SQLite inserts all its
+rows in one step with the GIL released, one take of the GIL per statement instead of one per
+row. A statement of ``n`` rows is prepared once per connection and size (the driver keeps
+prepared statements): a batch is cut into full statements and a remainder in powers of two
+(1,000 rows = 512 + 256 + 128 + 64 + 32 + 8), so that a handful of sizes serve every batch; the
+last rows under ``MIN_ROWS`` go through ``executemany``.
 
-Events are grouped by task, writer and kind, and those three columns are bound once per group
-rather than repeated in every row's JSON (``_EVENT_INSERT_JSON``): the array SQLite parses is
-then a third shorter, and the insert a fifth cheaper than ``executemany`` of the full rows
-(``benchmarks/bench_bulk_insert.py`` prints both).
-
-JSON cannot carry every value exactly: infinities (orjson writes ``null``), integers beyond
-53 bits, text with lone surrogates or NUL characters (``->>`` cuts the text there). Such a
-batch takes ``executemany``, which stores them as
-before (or raises the error the store maps, for surrogates).
+The values are bound exactly as ``executemany`` binds them (the same driver code), so every value
+is stored as a row-by-row insert stores it: infinities, NUL characters, 64-bit integers. Alone,
+this is about 40% faster than ``executemany`` of the same rows, and it keeps its speed beside a
+busy thread (``benchmarks/bench_bulk_insert.py`` prints the ways side by side). An earlier
+version sent a batch as one JSON array to ``json_each``; it had to escape and parse every text
+(35% slower than ``executemany`` alone for a span's kilobyte of JSON) and could not carry
+infinities, NUL characters or integers beyond 53 bits.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import operator
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from chaintrack.store.queries import NAN_TEXT
 from chaintrack.store.records import EventRow
 from chaintrack.store.schema import EVENT_COLUMNS
 
-#: Rows per batch below which ``executemany`` is used (the JSON text is not worth it).
-MIN_JSON_ROWS = 16
+#: SQLite's limit on the parameters of one statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+MAX_PARAMETERS = 32_766
+#: Rows per statement at most (a power of two: preparing a statement costs about 3 µs a row).
+MAX_ROWS = 2_048
+#: Rows below which ``executemany`` is used (not worth a statement size of their own).
+MIN_ROWS = 16
 
 _EVENT_NAMES = ", ".join(EVENT_COLUMNS)
+_EVENT_HEAD = f"INSERT OR IGNORE INTO events ({_EVENT_NAMES}) VALUES "  # noqa: S608
+_EVENT_MARKS = f"({', '.join('?' for _ in EVENT_COLUMNS)})"
 #: The driver's statement, for ``executemany`` (built from constant column names only).
-EVENT_INSERT = (
-    f"INSERT OR IGNORE INTO events ({_EVENT_NAMES}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-)
-_INF = math.inf
+EVENT_INSERT = _EVENT_HEAD + _EVENT_MARKS
+
+#: The statement text of each (head, row marks, rows): built once, then looked up.
+_STATEMENTS: dict[tuple[str, str, int], str] = {}
 
 
-def json_select(count: int) -> str:
-    """``value->>0, …`` for rows of ``count`` columns given as JSON arrays."""
-    return ", ".join(f"value->>{i}" for i in range(count))
+def statement(head: str, marks: str, rows: int) -> str:
+    """``head`` followed by ``rows`` copies of ``marks`` (a row's ``(?, ?, …)``)."""
+    key = (head, marks, rows)
+    text = _STATEMENTS.get(key)
+    if text is None:
+        text = _STATEMENTS[key] = head + ", ".join(itertools.repeat(marks, rows))
+    return text
 
 
-#: The columns bound once per group of events (see the module docstring), by name.
-_GROUP_BOUND = {"task_id": "?1", "writer": "?2", "kind": "?3"}
-#: The other columns, in ``EVENT_COLUMNS`` order: each row's JSON array holds these only.
-_EVENT_VARYING = tuple(i for i, c in enumerate(EVENT_COLUMNS) if c not in _GROUP_BOUND)
-_varying = operator.itemgetter(*_EVENT_VARYING)
-_EVENT_INSERT_JSON = (
-    f"INSERT OR IGNORE INTO events ({_EVENT_NAMES}) SELECT "  # noqa: S608
-    + ", ".join(
-        _GROUP_BOUND.get(c) or f"value->>{_EVENT_VARYING.index(i)}"
-        for i, c in enumerate(EVENT_COLUMNS)
-    )
-    + " FROM json_each(?4)"
-)
-#: Where the value and time columns are in a row of varying columns (checked for infinities).
-_VALUE_AT = _EVENT_VARYING.index(EVENT_COLUMNS.index("value"))
-_TS_AT = _EVENT_VARYING.index(EVENT_COLUMNS.index("ts"))
+def chunk_sizes(count: int, parameters: int) -> Iterator[int]:
+    """How ``count`` rows of ``parameters`` values each are cut into statements: full ones, then
+    the remainder in powers of two down to ``MIN_ROWS``, then what is left (executemany)."""
+    top = MAX_ROWS
+    while top > MIN_ROWS and top * parameters > MAX_PARAMETERS:
+        top //= 2
+    while count >= top:
+        yield top
+        count -= top
+    size = top // 2
+    while size >= MIN_ROWS:
+        if count >= size:
+            yield size
+            count -= size
+        size //= 2
+    if count:
+        yield count
 
 
-def as_json(rows: Sequence[Sequence[Any]]) -> bytes | None:
-    """``rows`` as one JSON array of arrays, or None when JSON cannot carry them exactly
-    (integers beyond 53 bits, text with lone surrogates or NUL, anything but text, numbers and
-    None).
-    Floats are not checked here: the caller knows its float columns (see :func:`finite`)."""
-    try:
-        data = orjson.dumps(rows, option=orjson.OPT_STRICT_INTEGER)
-    except orjson.JSONEncodeError:
-        return None
-    # SQLite's ->> ends a text at an escaped NUL character; executemany keeps the whole text.
-    return None if b"\\u0000" in data else data
-
-
-def finite(rows: Sequence[Sequence[Any]], column: int) -> bool:
-    """Whether ``column`` holds no infinity in any row (NaN is the caller's to handle)."""
-    return not any(r[column] == _INF or r[column] == -_INF for r in rows)
-
-
-def insert(conn: Connection, json_sql: str, many_sql: str, rows: Sequence[Sequence[Any]],
-           exact: bool) -> int:  # fmt: skip
-    """Run ``json_sql`` on the rows as JSON when ``exact`` (their floats are finite) and JSON
-    can carry them, else ``many_sql`` with ``executemany``; the number of rows inserted."""
-    data = as_json(rows) if exact and len(rows) >= MIN_JSON_ROWS else None
-    if data is None:
-        return int(conn.exec_driver_sql(many_sql, list(rows)).rowcount)
-    # SQLite reads JSON text; bytes would be bound as a BLOB (JSONB to SQLite 3.45+).
-    return int(conn.exec_driver_sql(json_sql, (data.decode("utf-8"),)).rowcount)
+def insert(conn: Connection, head: str, marks: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert ``rows`` with ``head`` (``INSERT … INTO t (…) VALUES ``) and ``marks`` (one row's
+    ``(?, …)``, constants allowed), in multi-row statements; the number of rows inserted."""
+    parameters = marks.count("?")
+    inserted = 0
+    start = 0
+    for size in chunk_sizes(len(rows), parameters):
+        part = rows[start : start + size]
+        start += size
+        if size < MIN_ROWS:
+            inserted += int(conn.exec_driver_sql(head + marks, list(part)).rowcount)
+            continue
+        values = tuple(itertools.chain.from_iterable(part))
+        inserted += int(conn.exec_driver_sql(statement(head, marks, size), values).rowcount)
+    return inserted
 
 
 def _nan_as_null(row: EventRow) -> EventRow:
@@ -121,43 +118,20 @@ def _event_rows(rows: list[EventRow]) -> list[EventRow]:
 
 def insert_events(conn: Connection, rows: list[EventRow]) -> Counter[tuple[str, str]]:
     """Store ``rows``, skipping keys stored already; how many were stored per (task, kind)."""
-    groups: dict[tuple[str, int, str], list[EventRow]] = {}
+    groups: dict[tuple[str, str], list[EventRow]] = {}
     for row in rows:
-        groups.setdefault((row[0], row[1], row[3]), []).append(row)
+        groups.setdefault((row[0], row[3]), []).append(row)
     stored: Counter[tuple[str, str]] = Counter()
-    for (task_id, writer, kind), group in groups.items():
-        clean = _event_rows(group)
-        stored[task_id, kind] += _insert_group(conn, task_id, writer, kind, clean)
+    for key, group in groups.items():
+        stored[key] = insert(conn, _EVENT_HEAD, _EVENT_MARKS, _event_rows(group))
     return stored
 
 
-def _insert_group(conn: Connection, task_id: str, writer: int, kind: str,
-                  rows: list[EventRow]) -> int:  # fmt: skip
-    """One group's rows: their varying columns as JSON, the group's own bound once."""
-    data = None
-    if len(rows) >= MIN_JSON_ROWS and type(writer) is int:
-        varying = list(map(_varying, rows))
-        if finite(varying, _VALUE_AT) and finite(varying, _TS_AT):
-            data = as_json(varying)
-    if data is None:
-        return int(conn.exec_driver_sql(EVENT_INSERT, rows).rowcount)
-    bound = (task_id, writer, kind, data.decode("utf-8"))
-    return int(conn.exec_driver_sql(_EVENT_INSERT_JSON, bound).rowcount)
-
-
-def insert_dicts(conn: Connection, table: str, rows: list[dict[str, Any]],
-                 float_columns: Sequence[str]) -> None:  # fmt: skip
-    """INSERT ``rows`` (dicts with the same keys in the same order) into ``table`` in one
-    statement; ``float_columns`` are checked for infinities. ``table`` and the keys are the
-    schema's names, never the data's."""
+def insert_dicts(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys in the same order) into ``table``. ``table``
+    and the keys are the schema's names, never the data's."""
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
-    tuples = [tuple(row.values()) for row in rows]
-    exact = all(finite(tuples, columns.index(c)) for c in float_columns if c in columns)
-    insert(
-        conn,
-        f"INSERT INTO {table} ({names}) SELECT {json_select(len(columns))} FROM json_each(?)",  # noqa: S608
-        f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
-        tuples,
-        exact,
-    )
+    marks = f"({', '.join('?' * len(columns))})"
+    head = f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608
+    insert(conn, head, marks, [tuple(r.values()) for r in rows])
