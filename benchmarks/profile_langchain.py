@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/profile_langchain.py                   # 2,000 chain invocations
     .venv/bin/python benchmarks/profile_langchain.py --complexity      # complexity_metrics=True
     .venv/bin/python benchmarks/profile_langchain.py -n 500 --top 25
+    .venv/bin/python benchmarks/profile_langchain.py --stages          # no profiler: the stages
 
 Runs the 3-step LCEL chain ``prompt | FakeListChatModel | StrOutputParser`` (the benchmark's
 ~200-B question) ``n`` times back to back with chaintrack's handler, then ``handler.flush()``
@@ -11,6 +12,13 @@ invocations (imports, the store opened, caches) runs before the profiler starts,
 CHAINTRACK_HOME. Prints, for each thread: its CPU time, then the top functions by cumulative
 CPU (inclusive), by own CPU (exclusive) and chaintrack's own functions by cumulative CPU, with
 each one's share of that thread's CPU.
+
+``--stages`` times the stages of the handler's path one after the other on this thread, with no
+profiler and no writer thread (CPU per invocation), once the invocations have run with their
+events kept rather than queued: converting the events into records, storing them in one
+batch, and the full-text index and dashboards' totals that follow a write
+(``store/textindex.py``). The caller's share is ``bench_langchain.py``'s to measure (here every
+event stays alive until the end, which makes the garbage collector's passes longer).
 """
 
 from __future__ import annotations
@@ -41,13 +49,58 @@ def where(stat: Any) -> str:
     return f"{stat.name} ({module}:{stat.lineno})"
 
 
+def stages(n: int, complexity: bool) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from langchain_core.language_models import FakeListChatModel
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from bench_langchain import distinct
+    from chaintrack.langchain import ClearMLCallbackHandler
+
+    handler = ClearMLCallbackHandler(task_name="stages", complexity_metrics=complexity)
+    prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
+    chain = prompt | distinct(FakeListChatModel)() | StrOutputParser()
+    config: Any = {"callbacks": [handler]}
+    for _ in range(50):  # warm-up: imports, the store opened, caches
+        chain.invoke({"q": QUESTION}, config=config)
+    handler.flush()
+    writer, store = handler.task._writer, handler.task._writer.store
+    kept: list[Any] = []
+    handler._push = kept.append  # type: ignore[method-assign]  # events kept, not queued
+    took: dict[str, float] = {}
+    clock = time.thread_time
+    for _ in range(n):
+        chain.invoke({"q": QUESTION}, config=config)
+    t1 = clock()
+    items = handler._convert(kept)
+    t2 = clock()
+    store.write(writer._build(items))
+    t3 = clock()
+    store.index_text()
+    t4 = clock()
+    took["convert into records"] = t2 - t1
+    took["store (one batch)"] = t3 - t2
+    took["index and totals (after)"] = t4 - t3
+    print(f"CPU per chain invocation (µs), {n:,} invocations, complexity_metrics={complexity}, "
+          "one thread, no profiler")  # fmt: skip
+    for name, seconds in took.items():
+        print(f"| {name:<26} | {seconds / n * 1e6:>8.1f} |")
+    del handler._push
+    handler.flush_tracker(finish=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="chain invocations (2,000)")
     parser.add_argument("--top", type=int, default=15, help="functions per list (15)")
     parser.add_argument("--complexity", action="store_true", help="complexity_metrics=True")
+    parser.add_argument("--stages", action="store_true", help="time the stages, no profiler")
     args = parser.parse_args(argv)
     os.environ["CHAINTRACK_HOME"] = tempfile.mkdtemp(prefix="profile-langchain-")
+    if args.stages:
+        return stages(args.n, args.complexity)
 
     import yappi
 
