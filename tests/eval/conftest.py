@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eval_helpers import LiveServer
 
-from chaintrack import store
+from fresh import release_stores
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "http"])
@@ -27,8 +27,5 @@ def backend(
         monkeypatch.setenv("CHAINTRACK_TRACKING_URI", server.url)
     yield request.param
     if server is not None:
-        from chaintrack.sdk import writers
-
-        writers.drain_all(10)
-        store.close_all()
+        release_stores()  # before the server goes: what the test reported reaches it
         server.stop()

@@ -31,9 +31,8 @@ def process_started(pid: int) -> float | None:
     On Linux it is read from ``/proc`` as psutil reads it (the start in clock ticks after boot,
     plus the boot time), without importing psutil: that import costs ``Task.init`` 10 to 40 ms.
     Elsewhere psutil answers (an optional dependency)."""
-    started = _proc_started(pid)
-    if started is not None:
-        return started
+    if _PROC:
+        return _proc_started(pid)  # None: gone, or not ours to see (psutil would say the same)
     try:
         import psutil
     except ModuleNotFoundError:  # pragma: no cover - psutil is optional
@@ -44,6 +43,8 @@ def process_started(pid: int) -> float | None:
         return None
 
 
+#: Whether this system has Linux's /proc (which psutil itself reads there).
+_PROC = os.path.exists("/proc/self/stat")
 _boot_time: float | None = None
 
 

@@ -110,10 +110,10 @@ def text_row(task_id: str, span_id: str, name: str, payload: dict[str, Any]) -> 
             _clean(payload.get("output")), _clean(payload.get("error")))  # fmt: skip
 
 
-_QUEUE_INTO = (
-    "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error, totals) "
+_QUEUE_HEAD = (
+    "INSERT INTO span_text_pending (task_id, span_id, name, input, output, error, totals) VALUES "
 )
-_QUEUE = _QUEUE_INTO + "VALUES (?, ?, ?, ?, ?, ?, 1)"
+_QUEUE_MARKS = "(?, ?, ?, ?, ?, ?, 1)"
 
 
 def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -126,7 +126,7 @@ def queue_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         from chaintrack.store import sqlitebulk
 
         # Multi-row statements, not a GIL take per row (see sqlitebulk.py).
-        sqlitebulk.insert(conn, _QUEUE_INTO + "VALUES ", "(?, ?, ?, ?, ?, ?, 1)", rows)
+        sqlitebulk.insert(conn, _QUEUE_HEAD, _QUEUE_MARKS, rows)
         return
     from chaintrack.store import pgspans
 
