@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from chaintrack.errors import missing_dependency
+from chaintrack.text.readability import VERIFIED, Readability
 
 #: The 16 metrics, with the names (and in the order) the original handler reported them.
 METRIC_NAMES = (
@@ -40,6 +41,8 @@ METRIC_NAMES = (
 _FEATURE = "complexity_metrics=True"
 _lock = threading.Lock()
 _textstat: ModuleType | None = None
+#: The one-pass metrics (``readability.py``) when textstat is the version they reproduce.
+_fast: Readability | None = None
 
 
 def require_textstat() -> None:
@@ -83,7 +86,21 @@ def _load() -> ModuleType:
             if module is not None and hasattr(module, "get_cmudict"):
                 setattr(module, "get_cmudict", _cmu_dictionary)  # noqa: B010
         _textstat = textstat
+        global _fast
+        _fast = _readability(textstat)
         return _textstat
+
+
+def _readability(textstat: ModuleType) -> Readability | None:
+    """The one-pass metrics over textstat's own word data, or None for a textstat version
+    other than the one they reproduce (then textstat computes every metric itself)."""
+    if getattr(textstat, "__version__", None) != VERIFIED:
+        return None
+    from textstat.backend import utils
+
+    lang = "en_US"
+    return Readability(_cmu_dictionary(lang), utils.get_pyphen(lang).positions,
+                       utils.get_lang_easy_words(lang))  # fmt: skip
 
 
 def _import_if_present(name: str) -> ModuleType | None:
@@ -104,6 +121,20 @@ def _rounded(value: Any) -> Any:
 def complexity_metrics(text: str) -> dict[str, Any]:
     """The 16 metrics of ``text`` (floats rounded to 2 decimals; ``text_standard`` is a phrase
     such as "5th and 6th grade"). A metric textstat cannot compute for this text is None."""
+    _load()
+    if _fast is not None:
+        try:
+            values = _fast.metrics(text)
+        except Exception:  # noqa: S110 - textstat itself says which metric fails, below
+            pass
+        else:
+            return {name: _rounded(value) for name, value in values.items()}
+    return textstat_metrics(text)
+
+
+def textstat_metrics(text: str) -> dict[str, Any]:
+    """The 16 metrics as textstat computes them, one call each (the reference of
+    ``readability.py``)."""
     textstat = _load()
     result: dict[str, Any] = {}
     for name in METRIC_NAMES:
